@@ -1,0 +1,41 @@
+// Clock and Sleeper — injected time, so retry logic never calls now() or sleeps
+// directly and tests run in zero wall time.
+//
+//   rebound::Clock& clock = rebound::steady_clock();   // real default
+//   auto t0 = clock.now();
+//   rebound::real_sleeper().sleep_for(10ms);
+//
+// Tests use rebound::testing::FakeClock, whose sleeper advances the clock
+// instead of blocking.
+//
+// Thread safety: the real clock and sleeper are thread-safe and stateless.
+// Implementations must be thread-safe when shared across threads.
+#pragma once
+
+#include <chrono>
+
+namespace rebound {
+
+using Duration = std::chrono::nanoseconds;
+using TimePoint = std::chrono::steady_clock::time_point;
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  // Monotonic time; intervals and deadlines are measured with it.
+  [[nodiscard]] virtual TimePoint now() const = 0;
+  // Wall time, only to interpret HTTP-date Retry-After values.
+  [[nodiscard]] virtual std::chrono::system_clock::time_point wall_now() const = 0;
+};
+
+class Sleeper {
+ public:
+  virtual ~Sleeper() = default;
+  virtual void sleep_for(Duration d) = 0;
+};
+
+// Process-wide real implementations (function-local statics: no static init order issues).
+[[nodiscard]] Clock& steady_clock() noexcept;
+[[nodiscard]] Sleeper& real_sleeper() noexcept;
+
+}  // namespace rebound

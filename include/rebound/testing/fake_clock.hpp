@@ -1,0 +1,65 @@
+// FakeClock — a Clock and Sleeper for tests: sleeping advances time instantly
+// and is recorded, so retry tests run in zero wall time and can assert the
+// exact sequence of delays.
+//
+//   rebound::testing::FakeClock clock;
+//   auto out = rebound::retry(policy, f, {.clock = &clock, .sleeper = &clock, .seed = 1});
+//   EXPECT_EQ(clock.sleeps(), (std::vector<rebound::Duration>{100ms, 240ms}));
+//
+// Thread safety: thread-safe (a mutex guards time and the record), so it can
+// stand in for the real clock in multi-threaded tests.
+#pragma once
+
+#include <mutex>
+#include <vector>
+
+#include "rebound/retry/clock.hpp"
+
+namespace rebound::testing {
+
+class FakeClock final : public Clock, public Sleeper {
+ public:
+  FakeClock() = default;
+
+  [[nodiscard]] TimePoint now() const override {
+    std::lock_guard lock(mu_);
+    return now_;
+  }
+  [[nodiscard]] std::chrono::system_clock::time_point wall_now() const override {
+    std::lock_guard lock(mu_);
+    return wall_epoch_ + (now_ - TimePoint{});
+  }
+  void sleep_for(Duration d) override {
+    std::lock_guard lock(mu_);
+    sleeps_.push_back(d);
+    now_ += d;
+  }
+  // Moves time forward without recording a sleep (time spent "working").
+  void advance(Duration d) {
+    std::lock_guard lock(mu_);
+    now_ += d;
+  }
+  // Sets the wall time that corresponds to the current monotonic time.
+  void set_wall(std::chrono::system_clock::time_point wall) {
+    std::lock_guard lock(mu_);
+    wall_epoch_ = wall - (now_ - TimePoint{});
+  }
+  [[nodiscard]] std::vector<Duration> sleeps() const {
+    std::lock_guard lock(mu_);
+    return sleeps_;
+  }
+  [[nodiscard]] Duration total_slept() const {
+    std::lock_guard lock(mu_);
+    Duration total{};
+    for (Duration d : sleeps_) total += d;
+    return total;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  TimePoint now_{std::chrono::hours{1}};
+  std::chrono::system_clock::time_point wall_epoch_{std::chrono::sys_days{std::chrono::year{2026} / 1 / 1}};
+  std::vector<Duration> sleeps_;
+};
+
+}  // namespace rebound::testing
