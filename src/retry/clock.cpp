@@ -1,0 +1,35 @@
+#include "rebound/retry/clock.hpp"
+
+#include <thread>
+
+namespace rebound {
+namespace {
+
+class SteadyClock final : public Clock {
+ public:
+  TimePoint now() const override { return std::chrono::steady_clock::now(); }
+  std::chrono::system_clock::time_point wall_now() const override {
+    return std::chrono::system_clock::now();
+  }
+};
+
+class ThreadSleeper final : public Sleeper {
+ public:
+  void sleep_for(Duration d) override {
+    if (d > Duration::zero()) std::this_thread::sleep_for(d);
+  }
+};
+
+}  // namespace
+
+Clock& steady_clock() noexcept {
+  static SteadyClock clock;
+  return clock;
+}
+
+Sleeper& real_sleeper() noexcept {
+  static ThreadSleeper sleeper;
+  return sleeper;
+}
+
+}  // namespace rebound
