@@ -29,12 +29,16 @@ double exponential_ns(Duration initial, Duration maximum, double multiplier, int
   return std::min(ns(maximum), ns(initial) * std::pow(multiplier, n));
 }
 
-// Polly's DecorrelatedJitterBackoffV2 constants: f(t) = 2^t * tanh(sqrt(p * t)),
-// scaled by 1/1.4 so the median of the first delay is `median_first`.
+// Polly's DecorrelatedJitterBackoffV2 shape: f(t) = 2^t * tanh(sqrt(p * t)).
 constexpr double kPollyP = 4.0;
-constexpr double kPollyScale = 1.0 / 1.4;
-// Beyond t = 1000, 2^t is +inf in double; every later delay is the cap anyway.
-constexpr double kPollyMaxT = 1000.0;
+// The first delay is f(u), u uniform[0,1), and f is increasing, so its median
+// is f(0.5) = sqrt(2) * tanh(sqrt(2)) = 1.2564. Polly scales by 1/1.4, which
+// puts the real median at 0.9x the requested one; we divide by f(0.5) so
+// `median_first` means exactly what it says.
+constexpr double kPollyScale = 1.0 / 1.2563669098108798;  // 1 / f(0.5)
+// From about step 1000 on, 2^t leaves the range of double; every delay that
+// far along is far above any representable cap, so return the cap directly.
+constexpr int kPollyMaxStep = 1000;
 
 constexpr std::array<std::string_view, 6> kJitterNames = {"none",         "exponential", "full",
                                                           "equal",        "decorrelated", "smooth"};
@@ -108,7 +112,8 @@ Duration Backoff::next() noexcept {
             return delay;
           },
           [&](const SmoothDecorrelatedJitter& d) {
-            const double t = std::min(kPollyMaxT, n + rng_.uniform01());
+            if (n >= kPollyMaxStep) return d.cap;
+            const double t = n + rng_.uniform01();
             const double formula = std::pow(2.0, t) * std::tanh(std::sqrt(kPollyP * t));
             const double increment = formula - previous_formula_;
             previous_formula_ = formula;

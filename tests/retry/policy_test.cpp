@@ -1,0 +1,63 @@
+#include "rebound/retry/policy.hpp"
+
+#include <gtest/gtest.h>
+
+namespace rebound {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(RetryPolicy, PresetsMirrorTheGuide) {
+  const RetryPolicy s = policies::serialization();
+  ASSERT_EQ(s.rules.size(), 1u);
+  EXPECT_EQ(s.rules[0].initial, 1s);
+  EXPECT_EQ(s.rules[0].maximum, 60s);
+  EXPECT_EQ(s.rules[0].multiplier, 2.0);
+  EXPECT_EQ(s.deadline, 300s);
+  EXPECT_NE(s.rule_for(ErrorClass::serialization_conflict), nullptr);
+  EXPECT_EQ(s.rule_for(ErrorClass::quota_exceeded), nullptr);
+
+  const RetryPolicy q = policies::quota();
+  EXPECT_GT(q.rules[0].initial, s.rules[0].initial);
+  EXPECT_GT(q.deadline, s.deadline);
+  EXPECT_TRUE(make_policy(s).has_value());
+  EXPECT_TRUE(make_policy(q).has_value());
+  EXPECT_TRUE(make_policy(policies::transient()).has_value());
+}
+
+TEST(RetryPolicy, PresetsScaleForTestsAndDemos) {
+  const RetryPolicy s = policies::serialization(0.001);
+  EXPECT_EQ(s.rules[0].initial, 1ms);
+  EXPECT_EQ(s.rules[0].maximum, 60ms);
+  EXPECT_EQ(s.deadline, 300ms);
+}
+
+TEST(RetryPolicy, ValidationNamesTheOffendingField) {
+  auto expect_invalid = [](RetryPolicy p, std::string_view needle) {
+    auto r = make_policy(std::move(p));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().error_class, ErrorClass::permanent);
+    EXPECT_NE(r.error().message.find(needle), std::string::npos) << r.error().message;
+  };
+  RetryPolicy p = policies::serialization();
+  p.deadline = 0s;
+  expect_invalid(p, "deadline");
+  p = policies::serialization();
+  p.rules[0].maximum = 1ms;
+  expect_invalid(p, "maximum");
+  p = policies::serialization();
+  p.rules[0].multiplier = 0.5;
+  expect_invalid(p, "multiplier");
+  p = policies::serialization();
+  p.rules[0].classes.push_back(ErrorClass::non_retriable);
+  expect_invalid(p, "non_retriable errors can never be retried");
+  p = policies::serialization();
+  p.rules.push_back(p.rules[0]);
+  expect_invalid(p, "named by two rules");
+  p = policies::serialization();
+  p.rules[0].classes.clear();
+  expect_invalid(p, "names no error class");
+}
+
+}  // namespace
+}  // namespace rebound
