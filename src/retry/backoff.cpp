@@ -40,8 +40,8 @@ constexpr double kPollyScale = 1.0 / 1.2563669098108798;  // 1 / f(0.5)
 // far along is far above any representable cap, so return the cap directly.
 constexpr int kPollyMaxStep = 1000;
 
-constexpr std::array<std::string_view, 6> kJitterNames = {"none",         "exponential", "full",
-                                                          "equal",        "decorrelated", "smooth"};
+constexpr std::array<std::string_view, 6> kJitterNames = {"none",  "exponential",  "full",
+                                                          "equal", "decorrelated", "smooth"};
 
 }  // namespace
 
@@ -57,7 +57,8 @@ std::optional<Jitter> parse_jitter(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-BackoffStrategy make_strategy(Jitter jitter, Duration initial, Duration maximum, double multiplier) {
+BackoffStrategy make_strategy(Jitter jitter, Duration initial, Duration maximum,
+                              double multiplier) {
   switch (jitter) {
     case Jitter::none:
       return Constant{.delay = initial};

@@ -6,7 +6,9 @@
 namespace rebound {
 namespace {
 
-std::int64_t to_milli(double tokens) { return static_cast<std::int64_t>(std::llround(tokens * 1000)); }
+std::int64_t to_milli(double tokens) {
+  return static_cast<std::int64_t>(std::llround(tokens * 1000));
+}
 
 }  // namespace
 
@@ -25,7 +27,8 @@ Result<std::shared_ptr<RetryBudget>> RetryBudget::make(RetryBudgetOptions option
     return bad("success_refund", options.success_refund, "must be in [0, max_tokens]");
   }
   if (options.min_tokens > options.max_tokens || std::isnan(options.min_tokens)) {
-    return bad("min_tokens", options.min_tokens, "must be <= max_tokens (negative: half of max_tokens)");
+    return bad("min_tokens", options.min_tokens,
+               "must be <= max_tokens (negative: half of max_tokens)");
   }
   return std::make_shared<RetryBudget>(options);
 }

@@ -9,10 +9,14 @@
 namespace rebound::classify {
 namespace {
 
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
 
 bool contains_nocase(std::string_view haystack, std::string_view needle) noexcept {
-  auto lower = [](char ch) { return static_cast<char>(std::tolower(static_cast<unsigned char>(ch))); };
+  auto lower = [](char ch) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  };
   auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
                         [&](char a, char b) { return lower(a) == lower(b); });
   return it != haystack.end();
@@ -30,15 +34,24 @@ constexpr int kSqliteBusy = 5, kSqliteLocked = 6, kSqliteNomem = 7, kSqliteInter
 
 std::string sqlite_code_name(int primary) {
   switch (primary) {
-    case kSqliteBusy: return "SQLITE_BUSY";
-    case kSqliteLocked: return "SQLITE_LOCKED";
-    case kSqliteNomem: return "SQLITE_NOMEM";
-    case kSqliteInterrupt: return "SQLITE_INTERRUPT";
-    case kSqliteIoerr: return "SQLITE_IOERR";
-    case kSqliteFull: return "SQLITE_FULL";
-    case kSqliteCantopen: return "SQLITE_CANTOPEN";
-    case kSqliteProtocol: return "SQLITE_PROTOCOL";
-    default: return "SQLITE_" + std::to_string(primary);
+    case kSqliteBusy:
+      return "SQLITE_BUSY";
+    case kSqliteLocked:
+      return "SQLITE_LOCKED";
+    case kSqliteNomem:
+      return "SQLITE_NOMEM";
+    case kSqliteInterrupt:
+      return "SQLITE_INTERRUPT";
+    case kSqliteIoerr:
+      return "SQLITE_IOERR";
+    case kSqliteFull:
+      return "SQLITE_FULL";
+    case kSqliteCantopen:
+      return "SQLITE_CANTOPEN";
+    case kSqliteProtocol:
+      return "SQLITE_PROTOCOL";
+    default:
+      return "SQLITE_" + std::to_string(primary);
   }
 }
 
@@ -46,7 +59,8 @@ std::string sqlite_code_name(int primary) {
 
 bool mentions_serialization_conflict(std::string_view message) noexcept {
   return contains_nocase(message, "could not serialize") ||
-         contains_nocase(message, "concurrent update") || contains_nocase(message, "concurrent write");
+         contains_nocase(message, "concurrent update") ||
+         contains_nocase(message, "concurrent write");
 }
 
 Error postgres(std::string_view sqlstate, std::string message) {
@@ -117,8 +131,8 @@ Error bigquery(int http_status, std::string_view reason, std::string message) {
     c = ErrorClass::rate_limited;
   } else if (reason == "quotaExceeded") {
     c = ErrorClass::quota_exceeded;
-  } else if (reason == "backendError" || reason == "internalError" ||
-             reason == "jobBackendError" || reason == "jobInternalError") {
+  } else if (reason == "backendError" || reason == "internalError" || reason == "jobBackendError" ||
+             reason == "jobInternalError") {
     c = ErrorClass::transient;
   } else if (reason == "accessDenied" || reason == "invalidQuery") {
     c = ErrorClass::non_retriable;
@@ -132,8 +146,8 @@ Error bigquery(int http_status, std::string_view reason, std::string message) {
   return e;
 }
 
-std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
-                                                           std::chrono::system_clock::time_point now) {
+std::optional<std::chrono::milliseconds> parse_retry_after(
+    std::string_view value, std::chrono::system_clock::time_point now) {
   value = trim(value);
   if (value.empty()) return std::nullopt;
   if (std::all_of(value.begin(), value.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {

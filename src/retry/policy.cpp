@@ -33,7 +33,8 @@ Result<RetryPolicy> make_policy(RetryPolicy policy) {
     return fail(invalid("deadline = " + millis(policy.deadline) + " (must be > 0)"));
   }
   if (policy.max_attempts < 0) {
-    return fail(invalid("max_attempts = " + std::to_string(policy.max_attempts) + " (must be >= 0)"));
+    return fail(
+        invalid("max_attempts = " + std::to_string(policy.max_attempts) + " (must be >= 0)"));
   }
   if (policy.attempt_timeout && *policy.attempt_timeout <= Duration::zero()) {
     return fail(invalid("attempt_timeout = " + millis(*policy.attempt_timeout) + " (must be > 0)"));
@@ -55,8 +56,8 @@ Result<RetryPolicy> make_policy(RetryPolicy policy) {
       return fail(invalid(where + "initial = " + millis(rule.initial) + " (must be > 0)"));
     }
     if (rule.maximum < rule.initial) {
-      return fail(invalid(where + "maximum = " + millis(rule.maximum) + " is below initial = " +
-                          millis(rule.initial)));
+      return fail(invalid(where + "maximum = " + millis(rule.maximum) +
+                          " is below initial = " + millis(rule.initial)));
     }
     if (!(rule.multiplier >= 1.0) || std::isinf(rule.multiplier)) {
       return fail(invalid(where + "multiplier = " + std::to_string(rule.multiplier) +

@@ -105,7 +105,8 @@ void RetryState::give_up(GiveUpReason why, Error& error) {
       return;  // none / not_retriable: the original error stands unchanged
   }
   std::string message = reason + " after " + std::to_string(report_.attempts) +
-                        (report_.attempts == 1 ? " attempt " : " attempts ") + class_counts(report_);
+                        (report_.attempts == 1 ? " attempt " : " attempts ") +
+                        class_counts(report_);
   if (!options_.operation.empty()) {
     message += ' ';
     message += options_.operation;

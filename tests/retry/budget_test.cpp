@@ -56,7 +56,8 @@ TEST(RetryBudget, ExhaustedBudgetStopsTheLoopAndSaysSo) {
     ++calls;
     return fail(Error::make(ErrorClass::serialization_conflict, "could not serialize access"));
   };
-  auto out = retry(p, failing, {.operation = "merging into stats.box", .clock = &clock, .sleeper = &clock});
+  auto out = retry(p, failing,
+                   {.operation = "merging into stats.box", .clock = &clock, .sleeper = &clock});
   ASSERT_FALSE(out);
   EXPECT_EQ(out.report.gave_up, GiveUpReason::budget_exhausted);
   EXPECT_EQ(calls, 3);  // two retries paid (4 -> 2), the third refused

@@ -8,7 +8,8 @@ namespace {
 using namespace std::chrono_literals;
 using std::chrono::sys_days;
 
-const auto kNow = std::chrono::system_clock::time_point{sys_days{std::chrono::year{2026} / 11 / 29}} + 12h;
+const auto kNow =
+    std::chrono::system_clock::time_point{sys_days{std::chrono::year{2026} / 11 / 29}} + 12h;
 
 TEST(ClassifyPostgres, MapsSqlstatesToClasses) {
   EXPECT_EQ(postgres("40001", "x").error_class, ErrorClass::serialization_conflict);
@@ -57,8 +58,10 @@ TEST(ClassifyHttp, RetryAfterSecondsAndHttpDateBecomeHints) {
 }
 
 TEST(ParseRetryAfter, AcceptsAllThreeHttpDateForms) {
-  EXPECT_EQ(parse_retry_after("Sun, 29 Nov 2026 12:01:00 GMT", kNow), std::chrono::milliseconds{60s});
-  EXPECT_EQ(parse_retry_after("Sunday, 29-Nov-26 12:01:00 GMT", kNow), std::chrono::milliseconds{60s});
+  EXPECT_EQ(parse_retry_after("Sun, 29 Nov 2026 12:01:00 GMT", kNow),
+            std::chrono::milliseconds{60s});
+  EXPECT_EQ(parse_retry_after("Sunday, 29-Nov-26 12:01:00 GMT", kNow),
+            std::chrono::milliseconds{60s});
   EXPECT_EQ(parse_retry_after("Sun Nov 29 12:01:00 2026", kNow), std::chrono::milliseconds{60s});
 }
 
@@ -73,9 +76,9 @@ TEST(ParseRetryAfter, PastDatesMeanNowAndGarbageMeansNoHint) {
 }
 
 TEST(ClassifyBigQuery, SerializationConflictArrivesAs400InvalidQueryAndIsMatchedByMessage) {
-  const Error e = bigquery(
-      400, "invalidQuery",
-      "Could not serialize access to table proj:ds.box due to concurrent update");
+  const Error e =
+      bigquery(400, "invalidQuery",
+               "Could not serialize access to table proj:ds.box due to concurrent update");
   EXPECT_EQ(e.error_class, ErrorClass::serialization_conflict);
   EXPECT_EQ(e.source, "bigquery");
   EXPECT_EQ(e.code, "invalidQuery");

@@ -19,8 +19,9 @@ TEST(ComposedPolicy, EachClassUsesItsOwnSchedule) {
   FakeClock clock;
   RetryPolicy p = policies::compose(policies::quota(), policies::serialization());
   for (ClassRule& rule : p.rules) rule.jitter = Jitter::exponential;
-  std::vector<Error> script = {of(ErrorClass::serialization_conflict), of(ErrorClass::quota_exceeded),
-                               of(ErrorClass::serialization_conflict), of(ErrorClass::quota_exceeded)};
+  std::vector<Error> script = {
+      of(ErrorClass::serialization_conflict), of(ErrorClass::quota_exceeded),
+      of(ErrorClass::serialization_conflict), of(ErrorClass::quota_exceeded)};
   std::size_t i = 0;
   auto out = retry(
       p, [&]() -> Result<int> { return i < script.size() ? fail(script[i++]) : Result<int>{1}; },
@@ -40,14 +41,14 @@ TEST(ComposedPolicy, NeverExceedsPerClassAttemptLimits) {
     FakeClock clock;
     const double p_quota = rng.uniform01();
     int calls = 0;
-    auto out = retry(
-        p,
-        [&]() -> Result<int> {
-          ++calls;
-          return fail(of(rng.uniform01() < p_quota ? ErrorClass::quota_exceeded
-                                                   : ErrorClass::serialization_conflict));
-        },
-        {.clock = &clock, .sleeper = &clock, .seed = static_cast<std::uint64_t>(trial)});
+    auto out =
+        retry(p,
+              [&]() -> Result<int> {
+                ++calls;
+                return fail(of(rng.uniform01() < p_quota ? ErrorClass::quota_exceeded
+                                                         : ErrorClass::serialization_conflict));
+              },
+              {.clock = &clock, .sleeper = &clock, .seed = static_cast<std::uint64_t>(trial)});
     ASSERT_FALSE(out);
     ASSERT_EQ(out.report.gave_up, GiveUpReason::class_limit);
     ASSERT_LE(out.report.failures_of(ErrorClass::serialization_conflict), 10);
@@ -65,13 +66,13 @@ TEST(ComposedPolicy, SharesOneDeadline) {
   }
   p.deadline = 20s;
   bool quota_turn = false;
-  auto out = retry(
-      p,
-      [&]() -> Result<int> {
-        quota_turn = !quota_turn;
-        return fail(of(quota_turn ? ErrorClass::quota_exceeded : ErrorClass::serialization_conflict));
-      },
-      {.clock = &clock, .sleeper = &clock});
+  auto out = retry(p,
+                   [&]() -> Result<int> {
+                     quota_turn = !quota_turn;
+                     return fail(of(quota_turn ? ErrorClass::quota_exceeded
+                                               : ErrorClass::serialization_conflict));
+                   },
+                   {.clock = &clock, .sleeper = &clock});
   ASSERT_FALSE(out);
   EXPECT_EQ(out.report.gave_up, GiveUpReason::deadline);
   // quota 5, ser 1, quota 10 -> 16 s; ser 2 -> 18 s; quota 20 would pass 20 s.
@@ -79,8 +80,8 @@ TEST(ComposedPolicy, SharesOneDeadline) {
 }
 
 TEST(ComposedPolicy, ComposeKeepsTheInnerRuleForASharedClass) {
-  RetryPolicy outer = policies::transient();   // transient, too_many_connections, rate_limited
-  RetryPolicy inner = policies::quota();       // quota_exceeded, rate_limited
+  RetryPolicy outer = policies::transient();  // transient, too_many_connections, rate_limited
+  RetryPolicy inner = policies::quota();      // quota_exceeded, rate_limited
   RetryPolicy p = policies::compose(outer, inner);
   ASSERT_NE(p.rule_for(ErrorClass::rate_limited), nullptr);
   EXPECT_EQ(p.rule_for(ErrorClass::rate_limited)->initial, 5s);

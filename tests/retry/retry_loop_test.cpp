@@ -79,12 +79,13 @@ TEST(RetryLoop, SameSeedSameJitteredSleeps) {
 TEST(RetryLoop, NonRetriableSurfacesAtOnceWithItsOriginalMessage) {
   for (ErrorClass c : {ErrorClass::non_retriable, ErrorClass::permanent}) {
     FakeClock clock;
-    const Error original =
-        Error::make(c, "UPDATE or DELETE statement over table t would affect rows in the streaming buffer",
-                    "bigquery", "invalidQuery");
+    const Error original = Error::make(
+        c, "UPDATE or DELETE statement over table t would affect rows in the streaming buffer",
+        "bigquery", "invalidQuery");
     Script script{.failures = {original}};
     RetryPolicy p = policies::compose(policies::quota(), policies::serialization());
-    auto out = retry(p, std::ref(script), {.operation = "merging", .clock = &clock, .sleeper = &clock});
+    auto out =
+        retry(p, std::ref(script), {.operation = "merging", .clock = &clock, .sleeper = &clock});
     ASSERT_FALSE(out);
     EXPECT_EQ(script.calls, 1);
     EXPECT_EQ(out.error().message, original.message);
@@ -97,7 +98,8 @@ TEST(RetryLoop, NonRetriableSurfacesAtOnceWithItsOriginalMessage) {
 TEST(RetryLoop, ClassesThePolicyDoesNotNameAreNotRetried) {
   FakeClock clock;
   Script script{.failures = {Error::make(ErrorClass::quota_exceeded, "quota")}};
-  auto out = retry(policies::serialization(), std::ref(script), {.clock = &clock, .sleeper = &clock});
+  auto out =
+      retry(policies::serialization(), std::ref(script), {.clock = &clock, .sleeper = &clock});
   ASSERT_FALSE(out);
   EXPECT_EQ(script.calls, 1);
 }
@@ -136,14 +138,13 @@ TEST(RetryLoop, DeadlineIsHonouredOnTheInjectedClock) {
   p.rules[0].max_attempts = 0;  // deadline only
   p.deadline = 2s;
   int calls = 0;
-  auto out = retry(
-      p,
-      [&]() -> Result<int> {
-        ++calls;
-        clock.advance(150ms);  // each attempt takes time too
-        return fail(conflict());
-      },
-      {.clock = &clock, .sleeper = &clock});
+  auto out = retry(p,
+                   [&]() -> Result<int> {
+                     ++calls;
+                     clock.advance(150ms);  // each attempt takes time too
+                     return fail(conflict());
+                   },
+                   {.clock = &clock, .sleeper = &clock});
   ASSERT_FALSE(out);
   EXPECT_EQ(out.report.gave_up, GiveUpReason::deadline);
   // work 150, sleep 100, work 150, sleep 200, work 150, sleep 400, work 150 -> t = 1300;
@@ -183,14 +184,13 @@ TEST(RetryLoop, AttemptTimeoutIsClippedToTheTimeLeft) {
   p.deadline = 1s;
   p.attempt_timeout = 600ms;
   std::vector<std::optional<Duration>> budgets;
-  auto out = retry(
-      p,
-      [&](const Attempt& a) -> Result<int> {
-        budgets.push_back(a.timeout());
-        clock.advance(*a.timeout());  // the attempt uses its whole budget
-        return fail(conflict());
-      },
-      {.clock = &clock, .sleeper = &clock});
+  auto out = retry(p,
+                   [&](const Attempt& a) -> Result<int> {
+                     budgets.push_back(a.timeout());
+                     clock.advance(*a.timeout());  // the attempt uses its whole budget
+                     return fail(conflict());
+                   },
+                   {.clock = &clock, .sleeper = &clock});
   ASSERT_FALSE(out);
   ASSERT_GE(budgets.size(), 2u);
   EXPECT_EQ(budgets[0], 600ms);
@@ -276,12 +276,17 @@ TEST(RetryLoop, NestedLoopsHaveMultiplyingSemantics) {
   RetryPolicy outer = exponential_policy();
   outer.rules[0].max_attempts = 2;
   int calls = 0;
-  auto out = retry(outer, [&]() -> Result<int> {
-    return retry(inner, [&]() -> Result<int> {
-             ++calls;
-             return fail(conflict());
-           }, {.clock = &clock, .sleeper = &clock}).value;
-  }, {.clock = &clock, .sleeper = &clock});
+  auto out = retry(outer,
+                   [&]() -> Result<int> {
+                     return retry(inner,
+                                  [&]() -> Result<int> {
+                                    ++calls;
+                                    return fail(conflict());
+                                  },
+                                  {.clock = &clock, .sleeper = &clock})
+                         .value;
+                   },
+                   {.clock = &clock, .sleeper = &clock});
   ASSERT_FALSE(out);
   EXPECT_EQ(calls, 6);  // 2 x 3
 }

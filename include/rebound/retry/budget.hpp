@@ -46,8 +46,12 @@ class RetryBudget {
   void on_success() noexcept;
 
   [[nodiscard]] double tokens() const noexcept;
-  [[nodiscard]] std::uint64_t retries_allowed() const noexcept { return allowed_.load(std::memory_order_relaxed); }
-  [[nodiscard]] std::uint64_t retries_denied() const noexcept { return denied_.load(std::memory_order_relaxed); }
+  [[nodiscard]] std::uint64_t retries_allowed() const noexcept {
+    return allowed_.load(std::memory_order_relaxed);
+  }
+  [[nodiscard]] std::uint64_t retries_denied() const noexcept {
+    return denied_.load(std::memory_order_relaxed);
+  }
   [[nodiscard]] const RetryBudgetOptions& options() const noexcept { return options_; }
 
   explicit RetryBudget(RetryBudgetOptions options) noexcept;  // prefer make()

@@ -43,8 +43,9 @@ namespace rebound::classify {
 [[nodiscard]] Error sqlite(int code, std::string message);
 
 // `retry_after` is the raw header value (may be empty). `now` interprets HTTP-dates.
-[[nodiscard]] Error http(int status, std::string message, std::string_view retry_after = {},
-                         std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+[[nodiscard]] Error http(
+    int status, std::string message, std::string_view retry_after = {},
+    std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
 [[nodiscard]] Error bigquery(int http_status, std::string_view reason, std::string message);
 

@@ -38,9 +38,7 @@ class Rng {
   }
 
   // Uniform double in [0, 1) with 53 bits of randomness.
-  constexpr double uniform01() noexcept {
-    return static_cast<double>((*this)() >> 11) * 0x1.0p-53;
-  }
+  constexpr double uniform01() noexcept { return static_cast<double>((*this)() >> 11) * 0x1.0p-53; }
 
   // Uniform double in [lo, hi).
   constexpr double uniform(double lo, double hi) noexcept { return lo + (hi - lo) * uniform01(); }

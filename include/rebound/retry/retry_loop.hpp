@@ -44,12 +44,12 @@
 namespace rebound {
 
 enum class GiveUpReason : std::uint8_t {
-  none,                 // succeeded
-  not_retriable,        // the class is not retried by this policy
-  class_limit,          // the class reached its ClassRule::max_attempts
-  attempt_limit,        // RetryPolicy::max_attempts reached
-  deadline,             // the next sleep would pass the deadline
-  budget_exhausted,     // the shared RetryBudget refused
+  none,              // succeeded
+  not_retriable,     // the class is not retried by this policy
+  class_limit,       // the class reached its ClassRule::max_attempts
+  attempt_limit,     // RetryPolicy::max_attempts reached
+  deadline,          // the next sleep would pass the deadline
+  budget_exhausted,  // the shared RetryBudget refused
 };
 
 [[nodiscard]] std::string_view to_string(GiveUpReason r) noexcept;
@@ -75,9 +75,9 @@ struct Attempt {
 };
 
 struct RetryOptions {
-  std::string_view operation = {};  // "merging into stats.box" — used in give-up messages
-  Clock* clock = nullptr;           // default: steady_clock()
-  Sleeper* sleeper = nullptr;       // default: real_sleeper()
+  std::string_view operation = {};    // "merging into stats.box" — used in give-up messages
+  Clock* clock = nullptr;             // default: steady_clock()
+  Sleeper* sleeper = nullptr;         // default: real_sleeper()
   std::optional<std::uint64_t> seed;  // jitter seed; default: fresh entropy per call
 };
 
@@ -115,7 +115,7 @@ class RetryState {
   Clock* clock_;
   TimePoint start_;
   RetryReport report_;
-  std::optional<Rng> rng_;                    // seeded lazily: the success path never pays
+  std::optional<Rng> rng_;                        // seeded lazily: the success path never pays
   std::vector<std::optional<Backoff>> backoffs_;  // one per rule, created on first use
 };
 
@@ -129,7 +129,8 @@ decltype(auto) invoke_attempt(F& f, const Attempt& a) {
 }
 
 template <class F>
-using attempt_result_t = std::remove_cvref_t<decltype(invoke_attempt(std::declval<F&>(), Attempt{}))>;
+using attempt_result_t =
+    std::remove_cvref_t<decltype(invoke_attempt(std::declval<F&>(), Attempt{}))>;
 
 }  // namespace detail
 

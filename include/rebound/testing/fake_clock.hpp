@@ -58,7 +58,8 @@ class FakeClock final : public Clock, public Sleeper {
  private:
   mutable std::mutex mu_;
   TimePoint now_{std::chrono::hours{1}};
-  std::chrono::system_clock::time_point wall_epoch_{std::chrono::sys_days{std::chrono::year{2026} / 1 / 1}};
+  std::chrono::system_clock::time_point wall_epoch_{
+      std::chrono::sys_days{std::chrono::year{2026} / 1 / 1}};
   std::vector<Duration> sleeps_;
 };
 
