@@ -1,0 +1,53 @@
+// PostgresWarehouse — the server back end over libpq.
+//
+//   auto wh = rebound::warehouse::make_postgres_warehouse(
+//       {.url = "postgresql://app@db:5432/stats", .pool_size = 8}).value();
+//
+// Connections come from a bounded LeasePool<PgConnection>: at most pool_size
+// connections exist at once, however many threads call, so the server never
+// says "too many clients" because of us. A statement that fails because the
+// connection died (server restart, network) marks its lease broken — the pool
+// evicts it and opens a fresh one on the next acquire — and returns a
+// transient error for the retry loop.
+//
+// Errors carry the server's SQLSTATE, classified by classify::postgres:
+// 40001/40P01 serialization_conflict, 53300 too_many_connections, 08xxx and
+// 57P0x transient, 42xxx non_retriable. Connection failures have no SQLSTATE
+// on the wire; they are mapped from libpq's message (too many clients ->
+// 53300, starting up/shutting down -> 57P03, anything else -> 08001).
+//
+// Loads use COPY … FROM STDIN in text format (tabs, newlines, backslashes
+// escaped; NULL as \N).
+//
+// ConnectionMode::per_operation opens and closes a connection for every
+// callback: the naive baseline for benchmarks and the fleet comparison. Do
+// not use it for real work.
+//
+// Thread safety: thread-safe, as Warehouse.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "rebound/retry/clock.hpp"
+#include "rebound/warehouse/warehouse.hpp"
+
+namespace rebound::warehouse {
+
+enum class ConnectionMode : std::uint8_t { pooled, per_operation };
+
+struct PostgresOptions {
+  std::string url;  // postgresql://user[:password]@host[:port]/db[?params]
+  std::size_t pool_size = 8;
+  Duration acquire_timeout = std::chrono::seconds{5};
+  Duration connect_timeout = std::chrono::seconds{5};
+  Duration validate_after_idle = std::chrono::seconds{30};
+  ConnectionMode mode = ConnectionMode::pooled;
+};
+
+// Validates options and returns a warehouse. No connection is opened until the
+// first call. Errors (permanent): empty URL, a URL libpq cannot parse, pool_size 0.
+[[nodiscard]] Result<std::shared_ptr<Warehouse>> make_postgres_warehouse(PostgresOptions options);
+
+}  // namespace rebound::warehouse

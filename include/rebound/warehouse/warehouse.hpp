@@ -1,0 +1,139 @@
+// Warehouse — the interface every storage back end implements (SQLite,
+// PostgreSQL; BigQuery later), and open_warehouse(url) to pick one.
+//
+// A Warehouse hands out Sessions: one connection, used by one thread, for
+// the length of a callback. Statements take parameters — values are bound,
+// never spliced into SQL — and names go through identifier.hpp. Every error
+// is already classified (classify::postgres / classify::sqlite), so a retry
+// policy can act on it directly.
+//
+//   auto wh = rebound::warehouse::open_warehouse("sqlite:///tmp/stats.db").value();
+//   rebound::Value id = std::int64_t{7};
+//   auto n = wh->execute("UPDATE box SET seen = true WHERE id = $1", {&id, 1});
+//   auto st = wh->transaction({.isolation = Isolation::serializable}, [&](Session& s) -> Status {
+//     if (auto r = s.execute("DELETE FROM box WHERE id = $1", {&id, 1}); !r) return fail(r.error());
+//     return {};
+//   });  // committed when the callback succeeds, rolled back when it fails
+//
+// Placeholders are `$1`, `$2`, … on every back end (SQLite accepts them too).
+//
+// Thread safety: a Warehouse is thread-safe (share the shared_ptr across
+// threads; each call leases its own connection). A Session belongs to the
+// callback it was passed to and must not escape it or cross threads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rebound/pool/pool_stats.hpp"
+#include "rebound/retry/error.hpp"
+#include "rebound/warehouse/identifier.hpp"
+#include "rebound/warehouse/value.hpp"
+
+namespace rebound::warehouse {
+
+enum class Isolation : std::uint8_t {
+  default_level,  // the back end's default (PostgreSQL read committed; SQLite is serializable)
+  serializable,   // PostgreSQL SERIALIZABLE; conflicts surface as serialization_conflict
+};
+
+struct TransactionOptions {
+  Isolation isolation = Isolation::default_level;
+  // The transaction writes: SQLite takes the write lock at BEGIN (BEGIN
+  // IMMEDIATE), so a conflict surfaces before any work is done.
+  bool write = true;
+};
+
+struct QueryResult {
+  std::vector<std::string> columns;
+  std::vector<Row> rows;
+};
+
+// One connection for the length of a callback.
+class Session {
+ public:
+  virtual ~Session() = default;
+
+  // Runs one statement; returns the number of rows it changed.
+  [[nodiscard]] virtual Result<std::int64_t> execute(std::string_view sql,
+                                                     std::span<const Value> params = {}) = 0;
+  // Runs one statement and returns its rows, typed from the column types.
+  [[nodiscard]] virtual Result<QueryResult> query(std::string_view sql,
+                                                  std::span<const Value> params = {}) = 0;
+  // Appends rows to an existing table (PostgreSQL COPY FROM STDIN; SQLite one
+  // prepared INSERT). Cells must already match `rows.schema` (see conform()).
+  [[nodiscard]] virtual Status load(const TableName& table, const RowSet& rows) = 0;
+  // The table's columns, or nullopt when it does not exist.
+  [[nodiscard]] virtual Result<std::optional<Schema>> describe(const TableName& table) = 0;
+  // CREATE [TEMP] TABLE [IF NOT EXISTS] with `keys` as the primary key.
+  // A temporary table lives in this connection only and takes no schema.
+  [[nodiscard]] virtual Status create_table(const TableName& table, const Schema& schema,
+                                            std::span<const std::string> keys,
+                                            bool temporary) = 0;
+  // Upserts every row of `staging` into `target` matching on `keys` (PostgreSQL
+  // MERGE; SQLite INSERT … ON CONFLICT DO UPDATE). `columns` are the columns
+  // to write; staging must hold no duplicate keys. Returns rows inserted + updated.
+  [[nodiscard]] virtual Result<std::int64_t> merge(const TableName& staging,
+                                                   const TableName& target, const Schema& columns,
+                                                   std::span<const std::string> keys) = 0;
+  // DROP TABLE IF EXISTS.
+  [[nodiscard]] virtual Status drop_table(const TableName& table) = 0;
+};
+
+class Warehouse {
+ public:
+  virtual ~Warehouse() = default;
+
+  // "sqlite" or "postgresql".
+  [[nodiscard]] virtual std::string_view backend() const noexcept = 0;
+  // The URL it was opened with, password redacted.
+  [[nodiscard]] virtual const std::string& display_url() const noexcept = 0;
+
+  // The connection pool's counters (created, reused, evicted, timeouts …).
+  [[nodiscard]] virtual pool::PoolStats pool_stats() const = 0;
+
+  // Runs fn on one connection in autocommit mode. Errors: acquiring the
+  // connection (pool timeout, connect failure — transient / too_many_connections)
+  // or fn's own error.
+  [[nodiscard]] virtual Status with_session(const std::function<Status(Session&)>& fn) = 0;
+
+  // Runs fn inside BEGIN … COMMIT on one connection. A failing fn, or a
+  // failing COMMIT, rolls back and returns that error; the target is untouched.
+  [[nodiscard]] virtual Status transaction(const TransactionOptions& options,
+                                           const std::function<Status(Session&)>& fn) = 0;
+
+  // Conveniences over with_session / transaction.
+  [[nodiscard]] Result<std::int64_t> execute(std::string_view sql,
+                                             std::span<const Value> params = {});
+  [[nodiscard]] Result<QueryResult> query(std::string_view sql,
+                                          std::span<const Value> params = {});
+  [[nodiscard]] Status load(const TableName& table, const RowSet& rows);  // one transaction
+  [[nodiscard]] Result<std::optional<Schema>> describe(const TableName& table);
+  [[nodiscard]] Status create_table(const TableName& table, const Schema& schema,
+                                    std::span<const std::string> keys);  // IF NOT EXISTS
+};
+
+struct OpenOptions {
+  std::size_t pool_size = 8;  // connections per warehouse (both back ends)
+  Duration acquire_timeout = std::chrono::seconds{5};
+};
+
+// Picks a back end from the URL:
+//   /path/file.db, relative/file.db, sqlite:///abs/path, sqlite://rel/path -> SQLite
+//   postgresql://… and postgres://…                                        -> PostgreSQL
+// Anything else (another scheme, empty) is a permanent Error naming the scheme.
+// Messages never contain the password.
+[[nodiscard]] Result<std::shared_ptr<Warehouse>> open_warehouse(std::string_view url,
+                                                                const OpenOptions& options = {});
+
+// scheme://user:secret@host/… -> scheme://user:***@host/…, and password=… in
+// a query string -> password=***.
+[[nodiscard]] std::string redact_url(std::string_view url);
+
+}  // namespace rebound::warehouse
