@@ -36,17 +36,21 @@ Result<Lease<T>> LeasePool<T>::acquire(Duration timeout) {
   using Real = std::chrono::steady_clock;
   // The wait uses the real clock: a FakeClock never advances on its own, so
   // a deadline on it could never pass. Clamp so now + timeout cannot overflow.
-  const Real::time_point start = Real::now();
+  // It is read only once the pool is full (a read costs ~20 ns), so the
+  // timeout bounds the time spent waiting for a connection.
   const Duration bounded =
       std::clamp(timeout, Duration::zero(), Duration{std::chrono::hours{24 * 365}});
-  const Real::time_point deadline = start + bounded;
+  Real::time_point start{};
+  Real::time_point deadline{};
+  bool deadline_set = false;
 
   std::vector<std::unique_ptr<T>> doomed;  // destroyed after the lock is released
   std::vector<Duration> leaks;
   bool blocked = false;
 
+  TimePoint now = clock_->now();
   std::unique_lock lock(mu_);
-  collect_leaks_locked(clock_->now(), /*full=*/false, leaks);
+  collect_leaks_locked(now, /*full=*/false, leaks);
 
   // Every exit goes through here: account the wait, unlock, then run the
   // slow parts (destructors, hooks) outside the lock.
@@ -60,7 +64,6 @@ Result<Lease<T>> LeasePool<T>::acquire(Duration timeout) {
 
   for (;;) {
     if (closed_) return finish(fail(detail::closed_error(options_)));
-    TimePoint now = clock_->now();
 
     // 1. An idle connection, most recently used first.
     bool retry_loop = false;
@@ -90,6 +93,7 @@ Result<Lease<T>> LeasePool<T>::acquire(Duration timeout) {
         if (!valid) {
           evict_locked(it, leased_, &PoolStats::evicted_idle_invalid, doomed);
           retry_loop = true;  // state may have changed while unlocked: start over
+          now = clock_->now();
           break;
         }
         it->last_used = clock_->now();
@@ -144,9 +148,15 @@ Result<Lease<T>> LeasePool<T>::acquire(Duration timeout) {
     }
 
     // 3. Full: wait for a return or a freed slot, until the real deadline.
-    if (Real::now() >= deadline) {
+    const Real::time_point real_now = Real::now();
+    if (!deadline_set) {
+      deadline_set = true;
+      start = real_now;
+      deadline = start + bounded;
+    }
+    if (real_now >= deadline) {
       ++counters_.timeouts;
-      return finish(fail(detail::timeout_error(options_, Real::now() - start)));
+      return finish(fail(detail::timeout_error(options_, real_now - start)));
     }
     if (options_.max_waiters != 0 && waiting_ >= options_.max_waiters) {
       ++counters_.overflows;
@@ -159,6 +169,7 @@ Result<Lease<T>> LeasePool<T>::acquire(Duration timeout) {
     ++waiting_;
     available_.wait_until(lock, deadline);
     --waiting_;
+    now = clock_->now();
     // Loop: no FIFO hand-off, so re-check everything (spurious wake-ups,
     // another thread taking the connection first, close()).
   }
