@@ -8,7 +8,8 @@
 //   auto rows = rebound::warehouse::rows_from_json(objs);
 //   // schema: id integer not null, name text null, score real null; missing keys are null
 //
-// Type inference per column, over every row: only booleans -> boolean; only
+// Columns are ordered by first appearance, in each object's key order (a
+// nlohmann::json object keeps its keys sorted). Type inference per column, over every row: only booleans -> boolean; only
 // integers -> integer; integers and doubles -> real; strings -> text; null or
 // missing -> nullable (all null -> text). Any other mix (text and numbers,
 // booleans and numbers) is an error naming the column and the row; nested

@@ -1,0 +1,208 @@
+// Bad input: names, JSON rows, URLs. Every case gets a clear error naming the
+// offending value, and nothing reaches the database.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "backends.hpp"
+#include "rebound/warehouse/batch_writer.hpp"
+
+namespace rebound::warehouse::test {
+namespace {
+
+using nlohmann::json;
+
+bool contains(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+TEST(Identifier, AcceptsLettersDigitsAndUnderscores) {
+  EXPECT_TRUE(validate_identifier("box"));
+  EXPECT_TRUE(validate_identifier("_Box_2"));
+  EXPECT_TRUE(validate_identifier(std::string(63, 'a')));
+  auto t = parse_table_name("stats.daily_box");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->schema, "stats");
+  EXPECT_EQ(t->name, "daily_box");
+  EXPECT_EQ(t->quoted(), "\"stats\".\"daily_box\"");
+}
+
+TEST(Identifier, RejectsEveryUnsafeNameAndNamesIt) {
+  struct Case {
+    std::string name;
+    std::string_view why;
+  };
+  const std::vector<Case> cases = {
+      {"", "is empty"},
+      {std::string(64, 'a'), "64 bytes long"},
+      {std::string("a\0b", 3), "NUL byte"},
+      {"a\"b", "contains a quote"},
+      {"a'b", "contains a quote"},
+      {"box;drop", "contains a semicolon"},
+      {"my table", "contains whitespace"},
+      {"1box", "starts with a digit"},
+      {"box-2", "character \"-\""},
+      {"bøx", "character"},
+  };
+  for (const Case& c : cases) {
+    auto st = validate_identifier(c.name, "column");
+    ASSERT_FALSE(st) << c.name;
+    EXPECT_EQ(st.error().error_class, ErrorClass::permanent);
+    EXPECT_TRUE(contains(st.error().message, c.why)) << st.error().message;
+    if (!c.name.empty() && c.name.find('\0') == std::string::npos && c.name.size() < 60) {
+      EXPECT_TRUE(contains(st.error().message, "\"" + c.name + "\"")) << st.error().message;
+    }
+  }
+  EXPECT_FALSE(parse_table_name("a.b.c"));
+  EXPECT_FALSE(parse_table_name(".box"));
+  EXPECT_FALSE(parse_table_name("stats."));
+}
+
+TEST(Identifier, QuotingDoublesEmbeddedQuotesAsASecondDefence) {
+  EXPECT_EQ(quote_identifier("a\"b"), "\"a\"\"b\"");
+}
+
+TEST(JsonRows, InfersTypesAndNullability) {
+  std::vector<json> rows = {{{"id", 1}, {"x", 1}, {"ok", true}, {"s", "a"}},
+                            {{"id", 2}, {"x", 2.5}, {"ok", nullptr}}};
+  auto set = rows_from_json(rows);
+  ASSERT_TRUE(set) << set.error().message;
+  // Columns in key order (nlohmann::json keeps object keys sorted).
+  EXPECT_EQ(set->schema.describe(), "id integer not null, ok boolean, s text, x real not null");
+  EXPECT_EQ(set->rows[0], (Row{std::int64_t{1}, true, std::string("a"), 1.0}));
+  EXPECT_EQ(set->rows[1], (Row{std::int64_t{2}, Null{}, Null{}, 2.5}));
+}
+
+TEST(JsonRows, RefusesMixedTypesNestedValuesAndHugeValuesNamingTheLine) {
+  const std::size_t lines[] = {10, 12, 15};
+  const JsonRowsOptions options{.max_text_bytes = 1024, .source_lines = lines};
+  auto mixed = rows_from_json(std::vector<json>{{{"id", 1}}, {{"id", "one"}}}, options);
+  ASSERT_FALSE(mixed);
+  EXPECT_TRUE(contains(mixed.error().message, "line 12, column \"id\": text value \"one\" does not "
+                                              "match the column's type integer (set by line 10)"))
+      << mixed.error().message;
+  auto nested = rows_from_json(std::vector<json>{{{"id", 1}, {"tags", {1, 2}}}}, options);
+  ASSERT_FALSE(nested);
+  EXPECT_TRUE(contains(nested.error().message, "line 10, column \"tags\": array values are not"))
+      << nested.error().message;
+  auto huge = rows_from_json(
+      std::vector<json>{{{"id", 1}}, {{"id", 2}}, {{"id", 3}, {"blob", std::string(4096, 'x')}}},
+      options);
+  ASSERT_FALSE(huge);
+  EXPECT_TRUE(contains(huge.error().message,
+                       "line 15, column \"blob\": text value of 4096 bytes exceeds the limit of "
+                       "1024 bytes"))
+      << huge.error().message;
+  auto too_big = rows_from_json(std::vector<json>{{{"id", 18446744073709551615ULL}}});
+  ASSERT_FALSE(too_big);
+  EXPECT_TRUE(contains(too_big.error().message, "does not fit a signed 64-bit integer"));
+  auto not_object = rows_from_json(std::vector<json>{json::array({1, 2})});
+  ASSERT_FALSE(not_object);
+  EXPECT_TRUE(contains(not_object.error().message, "row 1: expected a JSON object, got array"));
+  auto nul = rows_from_json(std::vector<json>{{{"s", std::string("a\0b", 3)}}});
+  ASSERT_FALSE(nul);
+  EXPECT_TRUE(contains(nul.error().message, "NUL byte"));
+}
+
+// Bad names reach no database: the SQLite file stays without a single table.
+class BadInputSqlite : public ::testing::Test {
+ protected:
+  void SetUp() override { wh_ = backend_.open(); }
+  std::int64_t tables() {
+    auto r = wh_->query("SELECT count(*) FROM sqlite_master");
+    EXPECT_TRUE(r) << r.error().message;
+    return r ? std::get<std::int64_t>(r->rows.at(0).at(0)) : -1;
+  }
+  SqliteBackend backend_;
+  std::shared_ptr<Warehouse> wh_;
+};
+
+TEST_F(BadInputSqlite, TableAndKeyNamesWithQuotesSemicolonsOrSpacesAreRefused) {
+  for (std::string table : {"box\"; DROP TABLE x; --", "my box", "box;", "sch.em.a"}) {
+    auto w = BatchWriter::make(wh_, {.table = table, .keys = {"id"}, .create_table = true});
+    ASSERT_FALSE(w) << table;
+    EXPECT_EQ(w.error().error_class, ErrorClass::permanent);
+  }
+  auto bad_key = BatchWriter::make(wh_, {.table = "box", .keys = {"id; --"}, .create_table = true});
+  ASSERT_FALSE(bad_key);
+  EXPECT_TRUE(contains(bad_key.error().message, "key column name \"id; --\" contains a semicolon"))
+      << bad_key.error().message;
+  EXPECT_FALSE(BatchWriter::make(wh_, {.table = "box", .keys = {}}));
+  EXPECT_FALSE(BatchWriter::make(wh_, {.table = "box", .keys = {"id", "id"}}));
+  EXPECT_EQ(tables(), 0);
+}
+
+TEST_F(BadInputSqlite, ColumnNamesFromJsonAreValidatedBeforeAnyWrite) {
+  auto w = BatchWriter::make(wh_, {.table = "box", .keys = {"id"}, .create_table = true});
+  ASSERT_TRUE(w);
+  auto out = w->write(std::vector<json>{{{"id", 1}, {"ok", 1}},
+                                        {{"id", 2}, {"x\"); DROP TABLE box; --", 1}}});
+  ASSERT_FALSE(out);
+  EXPECT_TRUE(contains(out.status.error().message, "row 2: column name \"x\\\"); DROP") ||
+              contains(out.status.error().message, "row 2: column name"))
+      << out.status.error().message;
+  EXPECT_EQ(out.report.retry.attempts, 0);  // never reached the retry loop
+  EXPECT_EQ(tables(), 0);                   // not even the target was created
+}
+
+TEST_F(BadInputSqlite, HugeBatchOfValidRowsStillLandsExactly) {
+  auto w = BatchWriter::make(wh_, {.table = "box", .keys = {"id"}, .create_table = true});
+  ASSERT_TRUE(w);
+  std::vector<json> rows;
+  const std::string big(64 * 1024, 'z');
+  for (int i = 0; i < 64; ++i) rows.push_back({{"id", i}, {"blob", big}});
+  auto out = w->write(rows);
+  ASSERT_TRUE(out) << out.status.error().message;
+  auto r = wh_->query("SELECT count(*), sum(length(blob)) FROM box");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->rows[0][0], Value{std::int64_t{64}});
+  EXPECT_EQ(r->rows[0][1], Value{std::int64_t{64 * 64 * 1024}});
+}
+
+TEST(OpenWarehouse, PicksTheBackEndFromTheUrl) {
+  TempDir dir;
+  const std::string path = (dir.path() / "a.db").string();
+  auto plain = open_warehouse(path);
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ((*plain)->backend(), "sqlite");
+  auto scheme = open_warehouse("sqlite://" + path);
+  ASSERT_TRUE(scheme) << scheme.error().message;
+  EXPECT_EQ((*scheme)->backend(), "sqlite");
+  auto pg = open_warehouse("postgres://u@127.0.0.1:1/db");
+  ASSERT_TRUE(pg) << pg.error().message;  // lazy: no connection yet
+  EXPECT_EQ((*pg)->backend(), "postgresql");
+}
+
+TEST(OpenWarehouse, UnknownSchemeIsNamedAndThePasswordNeverShown) {
+  auto wh = open_warehouse("mysql://admin:hunter2@db.example/stats");
+  ASSERT_FALSE(wh);
+  EXPECT_TRUE(contains(wh.error().message, "unsupported warehouse scheme \"mysql\""))
+      << wh.error().message;
+  EXPECT_FALSE(contains(wh.error().message, "hunter2")) << wh.error().message;
+  EXPECT_TRUE(contains(wh.error().message, "admin:***@db.example")) << wh.error().message;
+  EXPECT_FALSE(open_warehouse(""));
+  EXPECT_FALSE(open_warehouse("sqlite://:memory:"));
+}
+
+TEST(OpenWarehouse, ConnectionErrorsAreTransientAndRedacted) {
+  // Port 1 on loopback: nothing listens, the connection is refused.
+  auto wh = open_warehouse("postgresql://admin:hunter2@127.0.0.1:1/stats?password=hunter2");
+  ASSERT_TRUE(wh) << wh.error().message;
+  auto r = (*wh)->execute("SELECT 1");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().error_class, ErrorClass::transient) << r.error().describe();
+  EXPECT_EQ(r.error().source, "postgresql");
+  EXPECT_FALSE(contains(r.error().message, "hunter2")) << r.error().message;
+  EXPECT_TRUE(contains((*wh)->display_url(), "admin:***@127.0.0.1:1/stats?password=***"))
+      << (*wh)->display_url();
+}
+
+TEST(RedactUrl, HidesPasswordsInAuthorityAndQuery) {
+  EXPECT_EQ(redact_url("postgresql://u:p%40ss@h:5432/db"), "postgresql://u:***@h:5432/db");
+  EXPECT_EQ(redact_url("postgresql://u@h/db"), "postgresql://u@h/db");
+  EXPECT_EQ(redact_url("postgresql://h/db?user=u&password=s&sslmode=require"),
+            "postgresql://h/db?user=u&password=***&sslmode=require");
+}
+
+}  // namespace
+}  // namespace rebound::warehouse::test
