@@ -202,6 +202,28 @@ TEST(KeyedCache, CreateThatThrowsOrReturnsNullIsAnErrorNotACachedClient) {
   EXPECT_EQ(cache->stats().create_failures, 2U);
 }
 
+TEST(KeyedCache, ThousandsOfKeysAreEachFoundAndDistinct) {
+  int calls = 0;
+  auto cache = KeyedCache<int, FakeClient>::make(
+                   {.create = [&](const int& k) -> Result<std::shared_ptr<FakeClient>> {
+                     ++calls;
+                     return std::make_shared<FakeClient>(std::to_string(k));
+                   }})
+                   .value();
+  for (int k = 0; k < 2000; k += 2) ASSERT_TRUE(cache->client(k).has_value());
+  EXPECT_EQ(cache->client_count(), 1000U);
+  for (int k = 0; k < 2000; ++k) {
+    auto found = cache->find(k);
+    if (k % 2 == 0) {
+      ASSERT_NE(found, nullptr) << k;
+      EXPECT_EQ(found->key, std::to_string(k));
+    } else {
+      EXPECT_EQ(found, nullptr) << k;
+    }
+  }
+  EXPECT_EQ(calls, 1000);
+}
+
 TEST(KeyedCache, MakeRequiresACreateHook) {
   auto bad = ClientCache<FakeClient>::make({});
   ASSERT_FALSE(bad.has_value());

@@ -14,13 +14,13 @@
 //   auto key = rebound::pool::ClientKey::make("My-Project", "us").value();  // build once
 //   rebound::Result<std::shared_ptr<Warehouse>> wh = cache->client(key);    // ~10 ns when cached
 //
-// A cached lookup is lock-free: the key -> client map is an immutable
-// snapshot published through an atomic pointer and replaced (copy-on-write)
-// when a client is added or on clear(). Readers announce themselves on a
-// per-thread striped counter, so the writer knows when an old snapshot can be
-// freed (a minimal RCU); readers never touch a lock or a shared refcount
-// except the client's own shared_ptr count. Why this and not a shared_mutex:
-// docs/pool.md and BENCHMARKS.md ("Pools").
+// A cached lookup is lock-free and writes no shared memory: the key -> client
+// map is an immutable snapshot (FrozenMap) published through an atomic pointer and
+// replaced (copy-on-write) when a client is added or on clear(). Readers mark
+// themselves in a per-thread slot (ReadSection, a minimal RCU) so a writer
+// knows when the old snapshot can be freed; the only shared write left is the
+// client's own shared_ptr count. Why this and not a shared_mutex or an
+// atomic<shared_ptr>: docs/pool.md and BENCHMARKS.md ("Pools").
 //
 // Two keys that name the same thing differently — by default for ClientKey,
 // the same project in a different location — are reported when the second
@@ -46,6 +46,8 @@
 #include <vector>
 
 #include "rebound/pool/client_key.hpp"
+#include "rebound/pool/frozen_map.hpp"
+#include "rebound/pool/read_section.hpp"
 #include "rebound/retry/error.hpp"
 
 namespace rebound::pool {
@@ -67,53 +69,9 @@ struct KeyedCacheStats {
   std::uint64_t created = 0;          // successful creations
   std::uint64_t create_failures = 0;  // creations that returned an error (not cached)
   std::uint64_t joined = 0;           // callers that waited on another thread's creation
-  std::uint64_t location_conflicts =
-      0;  // conflicting keys created (see KeyedCacheHooks::conflicts)
+  // conflicting keys created (see KeyedCacheHooks::conflicts)
+  std::uint64_t location_conflicts = 0;
 };
-
-namespace detail {
-
-// Which reader stripe this thread uses: assigned round-robin on first use so
-// up to kReaderStripes threads never share a counter's cache line.
-inline std::atomic<unsigned> next_reader_slot{0};
-inline thread_local unsigned this_thread_reader_slot = ~0U;
-
-inline unsigned reader_slot() noexcept {
-  unsigned slot = this_thread_reader_slot;
-  if (slot == ~0U) [[unlikely]] {
-    slot = next_reader_slot.fetch_add(1, std::memory_order_relaxed);
-    this_thread_reader_slot = slot;
-  }
-  return slot;
-}
-
-// Striped reader counters: enter()/leave() around every snapshot read;
-// synchronize() returns once every reader that entered before it has left.
-// All operations are seq_cst: a reader's increment is ordered before its
-// snapshot load, the writer's exchange before its counter loads, so a reader
-// that saw the old snapshot is still counted when the writer looks.
-class ReaderStripes {
- public:
-  static constexpr std::size_t kStripes = 64;
-
-  std::atomic<std::uint64_t>& enter() const noexcept {
-    auto& counter = stripes_[reader_slot() % kStripes].readers;
-    counter.fetch_add(1, std::memory_order_seq_cst);
-    return counter;
-  }
-  static void leave(std::atomic<std::uint64_t>& counter) noexcept {
-    counter.fetch_sub(1, std::memory_order_seq_cst);
-  }
-  void synchronize() const noexcept;  // src/pool/keyed_cache.cpp
-
- private:
-  struct alignas(64) Stripe {
-    mutable std::atomic<std::uint64_t> readers{0};
-  };
-  std::array<Stripe, kStripes> stripes_{};
-};
-
-}  // namespace detail
 
 template <class Key, class Client, class Hash = std::hash<Key>, class Eq = std::equal_to<Key>>
 class KeyedCache {
@@ -143,12 +101,10 @@ class KeyedCache {
 
   // The cached client for `key`, or nullptr. Never creates; lock-free.
   [[nodiscard]] ClientPtr find(const Key& key) const noexcept {
-    auto& readers = readers_.enter();
-    const Map* map = snapshot_.load(std::memory_order_seq_cst);
-    ClientPtr out;
-    if (auto it = map->find(key); it != map->end()) out = it->second;
-    detail::ReaderStripes::leave(readers);
-    return out;
+    detail::ReadSection section;
+    const Map* map = snapshot_.load(std::memory_order_acquire);
+    if (const ClientPtr* found = map->find(key)) return *found;
+    return nullptr;
   }
 
   [[nodiscard]] std::size_t client_count() const noexcept {
@@ -165,7 +121,7 @@ class KeyedCache {
       old.reset(snapshot_.exchange(new Map(), std::memory_order_seq_cst));
       count_.store(0, std::memory_order_release);
     }
-    readers_.synchronize();
+    detail::synchronize_readers();
   }
 
   [[nodiscard]] KeyedCacheStats stats() const {
@@ -182,7 +138,7 @@ class KeyedCache {
   ~KeyedCache() { delete snapshot_.load(std::memory_order_acquire); }
 
  private:
-  using Map = std::unordered_map<Key, ClientPtr, Hash, Eq>;
+  using Map = detail::FrozenMap<Key, ClientPtr, Hash, Eq>;
   using Shared = std::shared_future<Result<ClientPtr>>;
 
   Result<ClientPtr> create_slow(const Key& key);
@@ -191,7 +147,6 @@ class KeyedCache {
   const KeyedCacheHooks<Key, Client> hooks_;
   std::atomic<const Map*> snapshot_{new Map()};
   std::atomic<std::size_t> count_{0};
-  mutable detail::ReaderStripes readers_;
 
   mutable std::mutex mu_;                               // writers: inflight_, publishing, counters_
   std::unordered_map<Key, Shared, Hash, Eq> inflight_;  // creations running now
@@ -203,7 +158,7 @@ auto KeyedCache<Key, Client, Hash, Eq>::create_slow(const Key& key) -> Result<Cl
   std::unique_lock lock(mu_);
   // Writers publish under mu_, so the current snapshot is safe to read here.
   const Map* current = snapshot_.load(std::memory_order_acquire);
-  if (auto it = current->find(key); it != current->end()) return it->second;
+  if (const ClientPtr* found = current->find(key)) return *found;
   if (auto it = inflight_.find(key); it != inflight_.end()) {
     Shared pending = it->second;
     ++counters_.joined;
@@ -215,8 +170,8 @@ auto KeyedCache<Key, Client, Hash, Eq>::create_slow(const Key& key) -> Result<Cl
   inflight_.emplace(key, promise.get_future().share());
   std::vector<Key> conflicting;
   if (hooks_.conflicts) {
-    for (const auto& [cached, client] : *current)
-      if (hooks_.conflicts(cached, key)) conflicting.push_back(cached);
+    for (const auto& entry : *current)
+      if (hooks_.conflicts(entry.key, key)) conflicting.push_back(entry.key);
     for (const auto& [pending, future] : inflight_)
       if (!Eq{}(pending, key) && hooks_.conflicts(pending, key)) conflicting.push_back(pending);
     counters_.location_conflicts += conflicting.size();
@@ -232,8 +187,7 @@ auto KeyedCache<Key, Client, Hash, Eq>::create_slow(const Key& key) -> Result<Cl
   lock.lock();
   inflight_.erase(key);  // before waking waiters: after a failure the next call starts afresh
   if (created) {
-    auto next = std::make_unique<Map>(*snapshot_.load(std::memory_order_acquire));
-    next->emplace(key, *created);
+    auto next = std::make_unique<Map>(*snapshot_.load(std::memory_order_acquire), key, *created);
     count_.store(next->size(), std::memory_order_release);
     old.reset(snapshot_.exchange(next.release(), std::memory_order_seq_cst));
     ++counters_.created;
@@ -242,7 +196,7 @@ auto KeyedCache<Key, Client, Hash, Eq>::create_slow(const Key& key) -> Result<Cl
   }
   lock.unlock();
   promise.set_value(created);
-  if (old) readers_.synchronize();  // then `old` is freed: no reader can still see it
+  if (old) detail::synchronize_readers();  // then `old` is freed: no reader can still see it
   return created;
 }
 
