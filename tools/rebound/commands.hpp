@@ -18,5 +18,6 @@ enum ExitCode : int {
 // Each add_*_command registers a subcommand whose callback stores its exit
 // code in `exit_code`.
 void add_herd_command(CLI::App& app, int& exit_code);
+void add_load_command(CLI::App& app, int& exit_code);  // load.cpp
 
 }  // namespace rebound::cli

@@ -11,10 +11,13 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = rebound::cli::kOk;
   rebound::cli::add_herd_command(app, exit_code);
+  rebound::cli::add_load_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // app.exit prints help or the mistake; CLI11's own codes (106 for a
+    // missing option, …) collapse to the documented kUsage.
+    return app.exit(e) == 0 ? rebound::cli::kOk : rebound::cli::kUsage;
   } catch (const std::exception& e) {
     std::cerr << "rebound: " << e.what() << "\n";
     return rebound::cli::kFailure;
