@@ -204,12 +204,11 @@ TEST(KeyedCache, CreateThatThrowsOrReturnsNullIsAnErrorNotACachedClient) {
 
 TEST(KeyedCache, ThousandsOfKeysAreEachFoundAndDistinct) {
   int calls = 0;
-  auto cache = KeyedCache<int, FakeClient>::make(
-                   {.create = [&](const int& k) -> Result<std::shared_ptr<FakeClient>> {
-                     ++calls;
-                     return std::make_shared<FakeClient>(std::to_string(k));
-                   }})
-                   .value();
+  auto cache = KeyedCache<int, FakeClient>::make({.create = [&](const int& k)
+                                                      -> Result<std::shared_ptr<FakeClient>> {
+                 ++calls;
+                 return std::make_shared<FakeClient>(std::to_string(k));
+               }}).value();
   for (int k = 0; k < 2000; k += 2) ASSERT_TRUE(cache->client(k).has_value());
   EXPECT_EQ(cache->client_count(), 1000U);
   for (int k = 0; k < 2000; ++k) {

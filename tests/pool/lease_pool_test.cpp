@@ -161,7 +161,8 @@ TEST(LeasePool, AcquireTimesOutWithAClearErrorWhenAllConnectionsAreLeased) {
   const PoolStats s = pool->stats();
   EXPECT_EQ(s.timeouts, 1U);
   EXPECT_EQ(s.waits, 1U);
-  EXPECT_EQ(server.peak, 2);  // max_size held
+  EXPECT_GT(s.wait_time, Duration::zero());  // accounted, whatever its length
+  EXPECT_EQ(server.peak, 2);                 // max_size held
 }
 
 TEST(LeasePool, ZeroTimeoutNeverBlocks) {
@@ -449,6 +450,27 @@ TEST(LeasePool, CloseRefusesNewLeasesAndDestroysConnectionsAsTheyComeBack) {
   EXPECT_EQ(server.live, 0);
   CHECK_STATE(*pool, 0, 0, 2);
   EXPECT_TRUE(pool->stats().closed);
+}
+
+TEST(LeasePool, CloseDuringValidationHandsOutNoLease) {
+  FakeServer server;
+  testing::FakeClock clock;
+  std::shared_ptr<LeasePool<FakeConn>> pool;
+  auto hooks = hooks_for(server);
+  hooks.validate = [&](FakeConn&) {
+    pool->close();  // hooks run outside the pool's lock, so this is allowed
+    return true;
+  };
+  pool = LeasePool<FakeConn>::make(
+             {.max_size = 1, .validate_after_idle = seconds{1}, .clock = &clock}, hooks)
+             .value();
+  pool->acquire().value().release();
+  clock.advance(seconds{2});
+  auto lease = pool->acquire();
+  ASSERT_FALSE(lease.has_value());
+  EXPECT_EQ(pool_failure(lease.error()), PoolFailure::closed);
+  EXPECT_EQ(server.live, 0);
+  CHECK_STATE(*pool, 0, 0, 1);
 }
 
 TEST(LeasePool, CloseWakesBlockedAcquires) {

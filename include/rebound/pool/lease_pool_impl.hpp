@@ -96,6 +96,11 @@ Result<Lease<T>> LeasePool<T>::acquire(Duration timeout) {
           now = clock_->now();
           break;
         }
+        if (closed_) {  // closed while we validated: the connection goes, no lease
+          retire_locked(std::move(it->conn), doomed);
+          leased_.erase(it);
+          return finish(fail(detail::closed_error(options_)));
+        }
         it->last_used = clock_->now();
       }
       ++counters_.reused;
