@@ -138,6 +138,23 @@ TEST(KeyedCache, SpellingsOfOneProjectShareOneClient) {
   EXPECT_EQ(cache->location_conflicts(), 0U);
 }
 
+TEST(KeyedCache, RawSpellingsAreCanonicalisedOrRejected) {
+  Factory f;
+  auto cache = ClientCache<FakeClient>::make(f.hooks()).value();
+  auto a = cache->client(" My-Project", "us");
+  auto b = cache->client("my-project", "");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(*a, *b);
+  EXPECT_EQ((*a)->key, "my-project@US");
+  auto bad = cache->client("my project", "US");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(
+      bad.error().message,
+      "invalid project \"my project\": only letters, digits and '-' are allowed (found ' ' at "
+      "2)");
+  EXPECT_EQ(f.calls, 1);
+}
+
 TEST(KeyedCache, SameProjectInAnotherLocationIsReportedWithBothKeys) {
   Factory f;
   std::vector<std::pair<std::string, std::string>> reported;
