@@ -87,13 +87,14 @@ Result<std::unique_ptr<PostgresServer>> PostgresServer::start(PostgresServerOpti
     }
   }
   const auto log = server->dir_ / "initdb.log";
-  auto rc = spawn_wait({(server->options_.bin_dir / "initdb").string(), "-D",
-                        (server->dir_ / "data").string(), "-U", "postgres", "-A", "trust", "-E",
-                        "UTF8", "--no-locale", "--no-sync", "--no-instructions"},
-                       server->dir_, log);
+  auto rc = spawn_wait(
+      {(server->options_.bin_dir / "initdb").string(), "-D", (server->dir_ / "data").string(), "-U",
+       "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions"},
+      server->dir_, log);
   if (!rc) return fail(rc.error());
   if (*rc != 0) {
-    return fail(Error::permanent("initdb failed (exit " + std::to_string(*rc) + "): " + tail_of(log)));
+    return fail(
+        Error::permanent("initdb failed (exit " + std::to_string(*rc) + "): " + tail_of(log)));
   }
   // The port is free when we look but another process may take it before the
   // server binds it: try a few.
@@ -139,7 +140,8 @@ Status PostgresServer::stop() {
                         "-m", "fast", "-w", "-t", "60", "stop"},
                        dir_, dir_ / "pg_ctl.log");
   if (!rc) return fail(rc.error());
-  if (*rc != 0) return fail(Error::permanent("pg_ctl stop failed: " + tail_of(dir_ / "pg_ctl.log")));
+  if (*rc != 0)
+    return fail(Error::permanent("pg_ctl stop failed: " + tail_of(dir_ / "pg_ctl.log")));
   running_ = false;
   return {};
 }

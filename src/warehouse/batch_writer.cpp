@@ -26,7 +26,9 @@ std::string key_of(const Row& row, std::span<const std::size_t> key_columns) {
     const Value& v = row[c];
     out += static_cast<char>('0' + v.index());
     switch (v.index()) {
-      case 1: out += std::get<bool>(v) ? '1' : '0'; break;
+      case 1:
+        out += std::get<bool>(v) ? '1' : '0';
+        break;
       case 2: {
         const auto i = std::get<std::int64_t>(v);
         out.append(reinterpret_cast<const char*>(&i), sizeof i);
@@ -44,7 +46,8 @@ std::string key_of(const Row& row, std::span<const std::size_t> key_columns) {
         out += s;
         break;
       }
-      default: break;
+      default:
+        break;
     }
   }
   return out;
@@ -129,8 +132,8 @@ Result<BatchWriter> BatchWriter::make(std::shared_ptr<Warehouse> warehouse,
   auto table = parse_table_name(options.table);
   if (!table) return fail(std::move(table.error()));
   if (options.keys.empty()) {
-    return fail(Error::permanent("BatchWriter for " + table->display() +
-                                 " needs at least one key column"));
+    return fail(
+        Error::permanent("BatchWriter for " + table->display() + " needs at least one key column"));
   }
   for (std::size_t i = 0; i < options.keys.size(); ++i) {
     if (auto ok = validate_identifier(options.keys[i], "key column"); !ok) return fail(ok.error());
@@ -172,8 +175,9 @@ WriteOutcome BatchWriter::write(RowSet rows) const {
   };
   for (const std::string& key : options_.keys) {
     if (!rows.schema.find(key)) {
-      return finish(fail(Error::permanent("key column \"" + key + "\" is not in the rows (columns: " +
-                                          rows.schema.describe() + ")")));
+      return finish(fail(
+          Error::permanent("key column \"" + key +
+                           "\" is not in the rows (columns: " + rows.schema.describe() + ")")));
     }
   }
   if (rows.rows.empty()) return finish({});
@@ -215,25 +219,25 @@ WriteOutcome BatchWriter::write(RowSet rows) const {
   };
 
   std::int64_t merged = 0;
-  auto outcome = retry(
-      options_.policy,
-      [&]() -> Status {
-        if (!ready) {
-          if (auto st = prepare(); !st) return st;
-        }
-        return warehouse_->transaction(
-            {.isolation = Isolation::serializable, .write = true}, [&](Session& s) -> Status {
-              StagingTable staging(s, TableName{.schema = {}, .name = staging_name()});
-              if (auto st = staging.create(ready->schema); !st) return st;
-              if (auto st = s.load(staging.name(), *ready); !st) return st;
-              auto n = s.merge(staging.name(), table_, ready->schema, options_.keys);
-              if (!n) return fail(std::move(n.error()));
-              if (auto st = staging.drop(); !st) return st;
-              merged = *n;
-              return {};
-            });
-      },
-      {.operation = operation, .clock = options_.clock, .sleeper = options_.sleeper});
+  auto outcome =
+      retry(options_.policy,
+            [&]() -> Status {
+              if (!ready) {
+                if (auto st = prepare(); !st) return st;
+              }
+              return warehouse_->transaction(
+                  {.isolation = Isolation::serializable, .write = true}, [&](Session& s) -> Status {
+                    StagingTable staging(s, TableName{.schema = {}, .name = staging_name()});
+                    if (auto st = staging.create(ready->schema); !st) return st;
+                    if (auto st = s.load(staging.name(), *ready); !st) return st;
+                    auto n = s.merge(staging.name(), table_, ready->schema, options_.keys);
+                    if (!n) return fail(std::move(n.error()));
+                    if (auto st = staging.drop(); !st) return st;
+                    merged = *n;
+                    return {};
+                  });
+            },
+            {.operation = operation, .clock = options_.clock, .sleeper = options_.sleeper});
   out.report.retry = outcome.report;
   if (!outcome) return finish(fail(outcome.error()));
   out.report.rows_merged = merged;

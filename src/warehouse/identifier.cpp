@@ -40,8 +40,8 @@ Status validate_identifier(std::string_view name, std::string_view what) {
   const std::string rule = "; names must match [A-Za-z_][A-Za-z0-9_]* (at most 63 bytes)";
   if (name.empty()) return fail(Error::permanent(std::string(what) + " name is empty" + rule));
   if (name.size() > kMaxIdentifierBytes) {
-    return fail(Error::permanent(prefix + "is " + std::to_string(name.size()) +
-                                 " bytes long" + rule));
+    return fail(
+        Error::permanent(prefix + "is " + std::to_string(name.size()) + " bytes long" + rule));
   }
   for (std::size_t i = 0; i < name.size(); ++i) {
     const char c = name[i];

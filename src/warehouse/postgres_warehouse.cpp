@@ -30,24 +30,32 @@ constexpr Oid kNumericOid = 1700;
 
 ColumnType type_from_oid(Oid oid) {
   switch (oid) {
-    case kBoolOid: return ColumnType::boolean;
+    case kBoolOid:
+      return ColumnType::boolean;
     case kInt8Oid:
     case kInt2Oid:
     case kInt4Oid:
-    case kOidOid: return ColumnType::integer;
+    case kOidOid:
+      return ColumnType::integer;
     case kFloat4Oid:
     case kFloat8Oid:
-    case kNumericOid: return ColumnType::real;
-    default: return ColumnType::text;
+    case kNumericOid:
+      return ColumnType::real;
+    default:
+      return ColumnType::text;
   }
 }
 
 std::string_view pg_type(ColumnType t) {
   switch (t) {
-    case ColumnType::boolean: return "boolean";
-    case ColumnType::integer: return "bigint";
-    case ColumnType::real: return "double precision";
-    case ColumnType::text: return "text";
+    case ColumnType::boolean:
+      return "boolean";
+    case ColumnType::integer:
+      return "bigint";
+    case ColumnType::real:
+      return "double precision";
+    case ColumnType::text:
+      return "text";
   }
   return "text";
 }
@@ -97,10 +105,9 @@ Error connect_error(const std::string& display_url, std::string message) {
 }
 
 Result<std::unique_ptr<PgConnection>> connect(const std::string& url,
-                                              const std::string& display_url,
-                                              Duration timeout) {
-  const auto secs = std::max<std::int64_t>(
-      2, std::chrono::duration_cast<std::chrono::seconds>(timeout).count());
+                                              const std::string& display_url, Duration timeout) {
+  const auto secs =
+      std::max<std::int64_t>(2, std::chrono::duration_cast<std::chrono::seconds>(timeout).count());
   const std::string timeout_text = std::to_string(secs);
   const char* keys[] = {"dbname", "connect_timeout", "application_name", nullptr};
   const char* values[] = {url.c_str(), timeout_text.c_str(), "rebound", nullptr};
@@ -113,8 +120,12 @@ Result<std::unique_ptr<PgConnection>> connect(const std::string& url,
 void append_copy_text(std::string& out, const Value& v) {
   char buf[64];
   switch (v.index()) {
-    case 0: out += "\\N"; return;
-    case 1: out += std::get<bool>(v) ? 't' : 'f'; return;
+    case 0:
+      out += "\\N";
+      return;
+    case 1:
+      out += std::get<bool>(v) ? 't' : 'f';
+      return;
     case 2: {
       auto r = std::to_chars(buf, buf + sizeof buf, std::get<std::int64_t>(v));
       out.append(buf, r.ptr);
@@ -135,11 +146,20 @@ void append_copy_text(std::string& out, const Value& v) {
     default:
       for (char c : std::get<std::string>(v)) {
         switch (c) {
-          case '\\': out += "\\\\"; break;
-          case '\n': out += "\\n"; break;
-          case '\r': out += "\\r"; break;
-          case '\t': out += "\\t"; break;
-          default: out += c;
+          case '\\':
+            out += "\\\\";
+            break;
+          case '\n':
+            out += "\\n";
+            break;
+          case '\r':
+            out += "\\r";
+            break;
+          case '\t':
+            out += "\\t";
+            break;
+          default:
+            out += c;
         }
       }
   }
@@ -148,18 +168,26 @@ void append_copy_text(std::string& out, const Value& v) {
 std::string param_text(const Value& v) {
   std::string out;
   switch (v.index()) {
-    case 1: return std::get<bool>(v) ? "true" : "false";
-    case 4: return std::get<std::string>(v);
-    default: append_copy_text(out, v); return out;
+    case 1:
+      return std::get<bool>(v) ? "true" : "false";
+    case 4:
+      return std::get<std::string>(v);
+    default:
+      append_copy_text(out, v);
+      return out;
   }
 }
 
 Oid param_oid(const Value& v) {
   switch (v.index()) {
-    case 1: return kBoolOid;
-    case 2: return kInt8Oid;
-    case 3: return kFloat8Oid;
-    default: return 0;  // text and null: let the server infer from context
+    case 1:
+      return kBoolOid;
+    case 2:
+      return kInt8Oid;
+    case 3:
+      return kFloat8Oid;
+    default:
+      return 0;  // text and null: let the server infer from context
   }
 }
 
@@ -168,9 +196,7 @@ class PgSession final : public Session {
   explicit PgSession(PGconn* conn) noexcept : conn_(conn) {}
 
   // True once an error showed the connection is unusable: the lease is marked broken.
-  [[nodiscard]] bool broken() const noexcept {
-    return broken_ || PQstatus(conn_) != CONNECTION_OK;
-  }
+  [[nodiscard]] bool broken() const noexcept { return broken_ || PQstatus(conn_) != CONNECTION_OK; }
 
   Error error_from(const PGresult* res, std::string_view doing) {
     const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
@@ -200,8 +226,8 @@ class PgSession final : public Session {
       ptrs[i] = texts[i].c_str();
     }
     const std::string sql_text(sql);
-    PgResult res(PQexecParams(conn_, sql_text.c_str(), static_cast<int>(params.size()),
-                              oids.data(), ptrs.data(), nullptr, nullptr, 0));
+    PgResult res(PQexecParams(conn_, sql_text.c_str(), static_cast<int>(params.size()), oids.data(),
+                              ptrs.data(), nullptr, nullptr, 0));
     const ExecStatusType status = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
       return fail(error_from(res.get(), doing));
@@ -246,7 +272,9 @@ class PgSession final : public Session {
         const char* text = PQgetvalue(r, i, c);
         const std::size_t len = static_cast<std::size_t>(PQgetlength(r, i, c));
         switch (types[static_cast<std::size_t>(c)]) {
-          case ColumnType::boolean: row.emplace_back(text[0] == 't'); break;
+          case ColumnType::boolean:
+            row.emplace_back(text[0] == 't');
+            break;
           case ColumnType::integer: {
             std::int64_t v = 0;
             std::from_chars(text, text + len, v);
@@ -263,7 +291,9 @@ class PgSession final : public Session {
             row.emplace_back(v);
             break;
           }
-          case ColumnType::text: row.emplace_back(std::string(text, len)); break;
+          case ColumnType::text:
+            row.emplace_back(std::string(text, len));
+            break;
         }
       }
       out.rows.push_back(std::move(row));
@@ -280,7 +310,8 @@ class PgSession final : public Session {
     sql += ") FROM STDIN";
     const std::string doing = "loading rows into " + table.display();
     PgResult start(PQexec(conn_, sql.c_str()));
-    if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN) return fail(error_from(start.get(), doing));
+    if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN)
+      return fail(error_from(start.get(), doing));
 
     std::string buf;
     constexpr std::size_t kChunk = 256 * 1024;
@@ -318,7 +349,8 @@ class PgSession final : public Session {
       if (PQstatus(conn_) != CONNECTION_OK) break;
     }
     if (abort_reason) {
-      return fail(Error::permanent(doing + ": " + abort_reason + ", which PostgreSQL cannot store"));
+      return fail(
+          Error::permanent(doing + ": " + abort_reason + ", which PostgreSQL cannot store"));
     }
     if (out && !sent) return fail(error_from(nullptr, doing));
     return out;
@@ -355,7 +387,8 @@ class PgSession final : public Session {
     }
     if (!keys.empty()) {
       sql += ", PRIMARY KEY (";
-      for (std::size_t k = 0; k < keys.size(); ++k) sql += (k ? ", " : "") + quote_identifier(keys[k]);
+      for (std::size_t k = 0; k < keys.size(); ++k)
+        sql += (k ? ", " : "") + quote_identifier(keys[k]);
       sql += ")";
     }
     sql += ")";
@@ -382,8 +415,8 @@ class PgSession final : public Session {
         updates += (updates.empty() ? "" : ", ") + (q + " = s." + q);
       }
     }
-    std::string sql = "MERGE INTO " + target.quoted() + " AS t USING " + staging.quoted() +
-                      " AS s ON " + on;
+    std::string sql =
+        "MERGE INTO " + target.quoted() + " AS t USING " + staging.quoted() + " AS s ON " + on;
     if (!updates.empty()) sql += " WHEN MATCHED THEN UPDATE SET " + updates;
     sql += " WHEN NOT MATCHED THEN INSERT (" + cols + ") VALUES (" + vals + ")";
     auto r = run(sql, {}, "merging into " + target.display());

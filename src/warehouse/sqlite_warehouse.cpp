@@ -39,8 +39,8 @@ class SqliteConnection {
 
 Result<std::unique_ptr<SqliteConnection>> open_connection(const SqliteOptions& o) {
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(o.path.c_str(), &raw,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  const int rc =
+      sqlite3_open_v2(o.path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   auto conn = std::make_unique<SqliteConnection>(raw);  // closes raw on every path
   if (rc != SQLITE_OK) return fail(sqlite_error(raw, "opening SQLite database " + o.path));
   sqlite3_extended_result_codes(raw, 1);
@@ -57,10 +57,14 @@ Result<std::unique_ptr<SqliteConnection>> open_connection(const SqliteOptions& o
 
 std::string_view decl_type(ColumnType t) {
   switch (t) {
-    case ColumnType::boolean: return "BOOLEAN";
-    case ColumnType::integer: return "INTEGER";
-    case ColumnType::real: return "REAL";
-    case ColumnType::text: return "TEXT";
+    case ColumnType::boolean:
+      return "BOOLEAN";
+    case ColumnType::integer:
+      return "INTEGER";
+    case ColumnType::real:
+      return "REAL";
+    case ColumnType::text:
+      return "TEXT";
   }
   return "TEXT";
 }
@@ -87,8 +91,7 @@ class SqliteSession final : public Session {
   Result<Stmt> prepare(std::string_view sql) {
     sqlite3_stmt* raw = nullptr;
     const char* tail = nullptr;
-    const int rc =
-        sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &raw, &tail);
+    const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &raw, &tail);
     Stmt stmt(raw);
     if (rc != SQLITE_OK) return fail(sqlite_error(db_, "preparing statement"));
     if (!stmt) return fail(Error::permanent("empty SQL statement"));
@@ -124,10 +127,18 @@ class SqliteSession final : public Session {
   Status bind_one(sqlite3_stmt* stmt, int idx, const Value& v) {
     int rc = SQLITE_OK;
     switch (v.index()) {
-      case 0: rc = sqlite3_bind_null(stmt, idx); break;
-      case 1: rc = sqlite3_bind_int(stmt, idx, std::get<bool>(v) ? 1 : 0); break;
-      case 2: rc = sqlite3_bind_int64(stmt, idx, std::get<std::int64_t>(v)); break;
-      case 3: rc = sqlite3_bind_double(stmt, idx, std::get<double>(v)); break;
+      case 0:
+        rc = sqlite3_bind_null(stmt, idx);
+        break;
+      case 1:
+        rc = sqlite3_bind_int(stmt, idx, std::get<bool>(v) ? 1 : 0);
+        break;
+      case 2:
+        rc = sqlite3_bind_int64(stmt, idx, std::get<std::int64_t>(v));
+        break;
+      case 3:
+        rc = sqlite3_bind_double(stmt, idx, std::get<double>(v));
+        break;
       default: {
         const std::string& s = std::get<std::string>(v);
         rc = sqlite3_bind_text64(stmt, idx, s.data(), s.size(), SQLITE_STATIC, SQLITE_UTF8);
@@ -176,11 +187,16 @@ class SqliteSession final : public Session {
             }
             break;
           }
-          case SQLITE_FLOAT: row.emplace_back(sqlite3_column_double(s, c)); break;
-          case SQLITE_NULL: row.emplace_back(Null{}); break;
+          case SQLITE_FLOAT:
+            row.emplace_back(sqlite3_column_double(s, c));
+            break;
+          case SQLITE_NULL:
+            row.emplace_back(Null{});
+            break;
           default: {
             const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(s, c));
-            row.emplace_back(std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(s, c))));
+            row.emplace_back(
+                std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(s, c))));
           }
         }
       }
@@ -240,8 +256,8 @@ class SqliteSession final : public Session {
 
   Result<std::optional<Schema>> describe(const TableName& table) override {
     const Value args[] = {table.name, table.schema.empty() ? std::string("main") : table.schema};
-    auto r = query("SELECT name, type, \"notnull\" FROM pragma_table_info($1, $2) ORDER BY cid",
-                   args);
+    auto r =
+        query("SELECT name, type, \"notnull\" FROM pragma_table_info($1, $2) ORDER BY cid", args);
     if (!r) return fail(std::move(r.error()));
     if (r->rows.empty()) return std::optional<Schema>{};
     Schema schema;
@@ -267,7 +283,8 @@ class SqliteSession final : public Session {
     }
     if (!keys.empty()) {
       sql += ", PRIMARY KEY (";
-      for (std::size_t k = 0; k < keys.size(); ++k) sql += (k ? ", " : "") + quote_identifier(keys[k]);
+      for (std::size_t k = 0; k < keys.size(); ++k)
+        sql += (k ? ", " : "") + quote_identifier(keys[k]);
       sql += ")";
     }
     sql += ")";
@@ -288,7 +305,8 @@ class SqliteSession final : public Session {
       }
     }
     std::string key_list;
-    for (const std::string& k : keys) key_list += (key_list.empty() ? "" : ", ") + quote_identifier(k);
+    for (const std::string& k : keys)
+      key_list += (key_list.empty() ? "" : ", ") + quote_identifier(k);
     // "WHERE true" resolves the parser ambiguity between a join's ON and upsert's ON CONFLICT.
     std::string sql = "INSERT INTO " + target.quoted() + " (" + cols + ") SELECT " + cols +
                       " FROM " + staging.quoted() + " WHERE true ON CONFLICT (" + key_list +

@@ -19,15 +19,23 @@ std::string where(const JsonRowsOptions& o, std::size_t row) {
 
 std::string json_kind(const nlohmann::json& v) {
   switch (v.type()) {
-    case nlohmann::json::value_t::null: return "null";
-    case nlohmann::json::value_t::boolean: return "boolean";
+    case nlohmann::json::value_t::null:
+      return "null";
+    case nlohmann::json::value_t::boolean:
+      return "boolean";
     case nlohmann::json::value_t::number_integer:
-    case nlohmann::json::value_t::number_unsigned: return "integer";
-    case nlohmann::json::value_t::number_float: return "real";
-    case nlohmann::json::value_t::string: return "text";
-    case nlohmann::json::value_t::object: return "object";
-    case nlohmann::json::value_t::array: return "array";
-    default: return "unsupported value";
+    case nlohmann::json::value_t::number_unsigned:
+      return "integer";
+    case nlohmann::json::value_t::number_float:
+      return "real";
+    case nlohmann::json::value_t::string:
+      return "text";
+    case nlohmann::json::value_t::object:
+      return "object";
+    case nlohmann::json::value_t::array:
+      return "array";
+    default:
+      return "unsupported value";
   }
 }
 
@@ -45,21 +53,30 @@ std::optional<ColumnType> unify(ColumnType a, ColumnType b) {
 
 std::string_view to_string(ColumnType t) noexcept {
   switch (t) {
-    case ColumnType::boolean: return "boolean";
-    case ColumnType::integer: return "integer";
-    case ColumnType::real: return "real";
-    case ColumnType::text: return "text";
+    case ColumnType::boolean:
+      return "boolean";
+    case ColumnType::integer:
+      return "integer";
+    case ColumnType::real:
+      return "real";
+    case ColumnType::text:
+      return "text";
   }
   return "unknown";
 }
 
 std::optional<ColumnType> type_of(const Value& v) noexcept {
   switch (v.index()) {
-    case 1: return ColumnType::boolean;
-    case 2: return ColumnType::integer;
-    case 3: return ColumnType::real;
-    case 4: return ColumnType::text;
-    default: return std::nullopt;
+    case 1:
+      return ColumnType::boolean;
+    case 2:
+      return ColumnType::integer;
+    case 3:
+      return ColumnType::real;
+    case 4:
+      return ColumnType::text;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -73,7 +90,8 @@ std::string to_display(const Value& v) {
     return std::string(buf, r.ptr);
   }
   const std::string& s = std::get<std::string>(v);
-  if (s.size() > 40) return "\"" + s.substr(0, 40) + "...\" (" + std::to_string(s.size()) + " bytes)";
+  if (s.size() > 40)
+    return "\"" + s.substr(0, 40) + "...\" (" + std::to_string(s.size()) + " bytes)";
   return "\"" + s + "\"";
 }
 
@@ -109,8 +127,8 @@ Result<RowSet> rows_from_json(std::span<const nlohmann::json> objects,
   for (std::size_t r = 0; r < objects.size(); ++r) {
     const nlohmann::json& obj = objects[r];
     if (!obj.is_object()) {
-      return fail(Error::permanent(where(options, r) + ": expected a JSON object, got " +
-                                   json_kind(obj)));
+      return fail(
+          Error::permanent(where(options, r) + ": expected a JSON object, got " + json_kind(obj)));
     }
     for (auto it = obj.begin(); it != obj.end(); ++it) {
       std::optional<std::size_t> col = out.schema.index_of(it.key());
@@ -118,7 +136,8 @@ Result<RowSet> rows_from_json(std::span<const nlohmann::json> objects,
         if (auto ok = validate_identifier(it.key(), "column"); !ok) {
           return fail(Error::permanent(where(options, r) + ": " + ok.error().message));
         }
-        out.schema.columns.push_back({.name = it.key(), .type = ColumnType::text, .nullable = true});
+        out.schema.columns.push_back(
+            {.name = it.key(), .type = ColumnType::text, .nullable = true});
         types.emplace_back();
         first_seen.push_back(r);
         present.push_back(0);
@@ -127,9 +146,14 @@ Result<RowSet> rows_from_json(std::span<const nlohmann::json> objects,
       const nlohmann::json& v = it.value();
       std::optional<ColumnType> t;
       switch (v.type()) {
-        case nlohmann::json::value_t::null: continue;
-        case nlohmann::json::value_t::boolean: t = ColumnType::boolean; break;
-        case nlohmann::json::value_t::number_integer: t = ColumnType::integer; break;
+        case nlohmann::json::value_t::null:
+          continue;
+        case nlohmann::json::value_t::boolean:
+          t = ColumnType::boolean;
+          break;
+        case nlohmann::json::value_t::number_integer:
+          t = ColumnType::integer;
+          break;
         case nlohmann::json::value_t::number_unsigned:
           if (v.get<std::uint64_t>() >
               static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
@@ -139,14 +163,16 @@ Result<RowSet> rows_from_json(std::span<const nlohmann::json> objects,
           }
           t = ColumnType::integer;
           break;
-        case nlohmann::json::value_t::number_float: t = ColumnType::real; break;
+        case nlohmann::json::value_t::number_float:
+          t = ColumnType::real;
+          break;
         case nlohmann::json::value_t::string: {
           const auto& s = v.get_ref<const std::string&>();
           if (s.size() > options.max_text_bytes) {
-            return fail(Error::permanent(
-                where(options, r) + ", column \"" + it.key() + "\": text value of " +
-                std::to_string(s.size()) + " bytes exceeds the limit of " +
-                std::to_string(options.max_text_bytes) + " bytes"));
+            return fail(Error::permanent(where(options, r) + ", column \"" + it.key() +
+                                         "\": text value of " + std::to_string(s.size()) +
+                                         " bytes exceeds the limit of " +
+                                         std::to_string(options.max_text_bytes) + " bytes"));
           }
           if (std::memchr(s.data(), '\0', s.size()) != nullptr) {
             return fail(Error::permanent(where(options, r) + ", column \"" + it.key() +
@@ -157,8 +183,8 @@ Result<RowSet> rows_from_json(std::span<const nlohmann::json> objects,
           break;
         }
         default:
-          return fail(Error::permanent(where(options, r) + ", column \"" + it.key() + "\": " +
-                                       json_kind(v) +
+          return fail(Error::permanent(where(options, r) + ", column \"" + it.key() +
+                                       "\": " + json_kind(v) +
                                        " values are not supported; flatten it or send it "
                                        "as a string"));
       }
@@ -174,8 +200,7 @@ Result<RowSet> rows_from_json(std::span<const nlohmann::json> objects,
         return fail(Error::permanent(
             where(options, r) + ", column \"" + it.key() + "\": " + json_kind(v) + " value " +
             v.dump().substr(0, 60) + " does not match the column's type " +
-            std::string(to_string(*slot)) + " (set by " + where(options, first_seen[*col]) +
-            ")"));
+            std::string(to_string(*slot)) + " (set by " + where(options, first_seen[*col]) + ")"));
       }
       slot = unified;
     }
@@ -193,7 +218,9 @@ Result<RowSet> rows_from_json(std::span<const nlohmann::json> objects,
       const std::size_t c = *out.schema.index_of(it.key());
       const nlohmann::json& v = it.value();
       switch (v.type()) {
-        case nlohmann::json::value_t::boolean: row[c] = v.get<bool>(); break;
+        case nlohmann::json::value_t::boolean:
+          row[c] = v.get<bool>();
+          break;
         case nlohmann::json::value_t::number_integer:
         case nlohmann::json::value_t::number_unsigned:
           if (out.schema.columns[c].type == ColumnType::real) {
@@ -202,9 +229,14 @@ Result<RowSet> rows_from_json(std::span<const nlohmann::json> objects,
             row[c] = v.get<std::int64_t>();
           }
           break;
-        case nlohmann::json::value_t::number_float: row[c] = v.get<double>(); break;
-        case nlohmann::json::value_t::string: row[c] = v.get<std::string>(); break;
-        default: break;  // null stays Null
+        case nlohmann::json::value_t::number_float:
+          row[c] = v.get<double>();
+          break;
+        case nlohmann::json::value_t::string:
+          row[c] = v.get<std::string>();
+          break;
+        default:
+          break;  // null stays Null
       }
     }
     out.rows.push_back(std::move(row));
@@ -240,8 +272,8 @@ Result<RowSet> conform(RowSet rows, const Schema& table, std::string_view table_
       auto t = type_of(v);
       if (!t) {
         if (!col.nullable) {
-          return fail(Error::permanent("row " + std::to_string(r + 1) + ": column \"" +
-                                       col.name + "\" of " + std::string(table_name) +
+          return fail(Error::permanent("row " + std::to_string(r + 1) + ": column \"" + col.name +
+                                       "\" of " + std::string(table_name) +
                                        " is not null, but the value is null or missing"));
         }
         continue;

@@ -99,8 +99,8 @@ Result<std::shared_ptr<Warehouse>> open_warehouse(std::string_view url,
                                     .pool_size = options.pool_size,
                                     .acquire_timeout = options.acquire_timeout});
   }
-  return fail(Error::permanent("unsupported warehouse scheme \"" + std::string(scheme) +
-                               "\" in " + redact_url(url) +
+  return fail(Error::permanent("unsupported warehouse scheme \"" + std::string(scheme) + "\" in " +
+                               redact_url(url) +
                                "; use a file path, sqlite:///path, postgresql:// or postgres://"));
 }
 

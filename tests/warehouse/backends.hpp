@@ -4,11 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <atomic>
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <unistd.h>
 
 #include "rebound/testing/postgres_server.hpp"
 #include "rebound/warehouse/postgres_warehouse.hpp"
@@ -55,8 +55,8 @@ struct SqliteBackend {
   static constexpr const char* kName = "sqlite";
   TempDir dir;
   std::shared_ptr<Warehouse> open(std::size_t pool_size = 2) {
-    auto wh = make_sqlite_warehouse(
-        {.path = (dir.path() / "test.db").string(), .pool_size = pool_size});
+    auto wh =
+        make_sqlite_warehouse({.path = (dir.path() / "test.db").string(), .pool_size = pool_size});
     EXPECT_TRUE(wh) << wh.error().message;
     return *wh;
   }

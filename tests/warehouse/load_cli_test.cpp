@@ -69,8 +69,8 @@ const char* kRows =
 
 TEST_F(LoadCli, WritesRowsAndPrintsAJsonSummary) {
   auto input = write_input("rows.ndjson", kRows);
-  CliRun r = run({input.string(), "--into", db(), "--table", "stats", "--key", "day,box", "--create",
-               "--json"});
+  CliRun r = run({input.string(), "--into", db(), "--table", "stats", "--key", "day,box",
+                  "--create", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["ok"], true);
@@ -91,7 +91,7 @@ TEST_F(LoadCli, WritesRowsAndPrintsAJsonSummary) {
 TEST_F(LoadCli, ReadsStandardInputFromDash) {
   auto input = write_input("rows.ndjson", kRows);
   CliRun r = run({"-", "--into", db(), "--table", "stats", "--key", "day,box", "--create"},
-              input.string());
+                 input.string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("merged 2 rows into stats"), std::string::npos) << r.out;
 }
@@ -110,9 +110,9 @@ TEST_F(LoadCli, MalformedLineIsNamedWithLineAndColumnAndNothingIsWritten) {
 }
 
 TEST_F(LoadCli, TypeMismatchIsNamedByLineAndNothingIsWritten) {
-  auto input = write_input("mixed.ndjson",
-                           "{\"id\": 1, \"n\": 1}\n{\"id\": 2, \"n\": \"two\"}\n");
-  CliRun r = run({input.string(), "--into", db(), "--table", "t", "--key", "id", "--create", "--json"});
+  auto input = write_input("mixed.ndjson", "{\"id\": 1, \"n\": 1}\n{\"id\": 2, \"n\": \"two\"}\n");
+  CliRun r =
+      run({input.string(), "--into", db(), "--table", "t", "--key", "id", "--create", "--json"});
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("line 2, column \"n\""), std::string::npos) << r.err;
   const auto j = nlohmann::json::parse(r.out);
@@ -126,16 +126,16 @@ TEST_F(LoadCli, ExitCodesSayWhatWentWrong) {
   // 2: usage — bad table name, missing option, unknown scheme.
   EXPECT_EQ(run({input.string(), "--into", db(), "--table", "a;b", "--key", "day"}).exit_code, 2);
   EXPECT_EQ(run({input.string(), "--into", db(), "--table", "stats"}).exit_code, 2);
-  CliRun scheme = run({input.string(), "--into", "mysql://u:hunter2@h/db", "--table", "s", "--key",
-                    "day"});
+  CliRun scheme =
+      run({input.string(), "--into", "mysql://u:hunter2@h/db", "--table", "s", "--key", "day"});
   EXPECT_EQ(scheme.exit_code, 2);
   EXPECT_EQ(scheme.err.find("hunter2"), std::string::npos) << scheme.err;
   // 3: bad input — the target is missing and --create was not given.
-  EXPECT_EQ(run({input.string(), "--into", db(), "--table", "absent", "--key", "day,box"}).exit_code,
-            3);
+  EXPECT_EQ(
+      run({input.string(), "--into", db(), "--table", "absent", "--key", "day,box"}).exit_code, 3);
   // 4: back end — nothing listens on port 1; transient retries run out quickly.
   CliRun down = run({input.string(), "--into", "postgresql://u:hunter2@127.0.0.1:1/db", "--table",
-                  "s", "--key", "day,box", "--retry-scale", "0.001"});
+                     "s", "--key", "day,box", "--retry-scale", "0.001"});
   EXPECT_EQ(down.exit_code, 4) << down.err;
   EXPECT_EQ(down.err.find("hunter2"), std::string::npos) << down.err;
 }
@@ -144,7 +144,7 @@ TEST_F(LoadCli, LoadsIntoPostgres) {
   auto input = write_input("rows.ndjson", kRows);
   const std::string table = unique_name("cli");
   CliRun r = run({input.string(), "--into", postgres().url(), "--table", table, "--key", "day,box",
-               "--create", "--json"});
+                  "--create", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out)["rows_merged"], 2);
   auto wh = open_warehouse(postgres().url());

@@ -16,11 +16,12 @@ Schema workload_schema() {
                  {.name = "score", .type = ColumnType::real}}};
 }
 
-void run_writers(const std::shared_ptr<Warehouse>& wh, const std::string& table,
-                 const Workload& w, Tally& tally) {
+void run_writers(const std::shared_ptr<Warehouse>& wh, const std::string& table, const Workload& w,
+                 Tally& tally) {
   ASSERT_TRUE(wh->create_table(TableName{.schema = {}, .name = table}, workload_schema(),
                                std::vector<std::string>{"k"}));
-  auto writer = BatchWriter::make(wh, {.table = table, .keys = {"k"}, .policy = contention_policy()});
+  auto writer =
+      BatchWriter::make(wh, {.table = table, .keys = {"k"}, .policy = contention_policy()});
   ASSERT_TRUE(writer) << writer.error().message;
   run_together(w.threads, [&](int t) {
     for (int b = 0; b < w.batches; ++b) tally.add(writer->write(w.batch(t, b)));

@@ -90,8 +90,8 @@ TYPED_TEST(WarehouseContract, RoundTripsEveryValueType) {
       "INSERT INTO " + quote_identifier(t) + " (id, name, score, ok) VALUES ($1, $2, $3, $4)";
   ASSERT_TRUE(this->wh_->execute(sql, a));
   ASSERT_TRUE(this->wh_->execute(sql, b));
-  auto r = this->wh_->query("SELECT id, name, score, ok FROM " + quote_identifier(t) +
-                            " ORDER BY id");
+  auto r =
+      this->wh_->query("SELECT id, name, score, ok FROM " + quote_identifier(t) + " ORDER BY id");
   ASSERT_TRUE(r) << r.error().message;
   ASSERT_EQ(r->rows.size(), 2u);
   EXPECT_EQ(r->columns, (std::vector<std::string>{"id", "name", "score", "ok"}));
@@ -133,23 +133,23 @@ TYPED_TEST(WarehouseContract, TransactionRollsBackWhenTheCallbackFails) {
 TYPED_TEST(WarehouseContract, LoadKeepsTabsNewlinesBackslashesAndQuotesExact) {
   const std::string t = TypeParam::table("load");
   this->make_table(t);
-  const std::vector<std::string> texts = {"tab\there",  "line\nbreak", "cr\rlf\r\n",
-                                          "back\\slash", "\\N",         "'quoted' \"double\"",
-                                          "",            "ünïcødé ✓",   "a,b;c|d"};
+  const std::vector<std::string> texts = {
+      "tab\there", "line\nbreak", "cr\rlf\r\n", "back\\slash", "\\N", "'quoted' \"double\"",
+      "",          "ünïcødé ✓",   "a,b;c|d"};
   RowSet rows{.schema = {{{.name = "id", .type = ColumnType::integer},
                           {.name = "name", .type = ColumnType::text},
                           {.name = "score", .type = ColumnType::real},
                           {.name = "ok", .type = ColumnType::boolean}}},
               .rows = {}};
   for (std::size_t i = 0; i < texts.size(); ++i) {
-    rows.rows.push_back({static_cast<std::int64_t>(i), texts[i], 1.0 / 3.0 + static_cast<double>(i),
-                         i % 2 == 0});
+    rows.rows.push_back(
+        {static_cast<std::int64_t>(i), texts[i], 1.0 / 3.0 + static_cast<double>(i), i % 2 == 0});
   }
   rows.rows.push_back({std::int64_t{100}, Null{}, Null{}, Null{}});
   auto st = this->wh_->load(TableName{.schema = {}, .name = t}, rows);
   ASSERT_TRUE(st) << st.error().message;
-  auto r = this->wh_->query("SELECT id, name, score, ok FROM " + quote_identifier(t) +
-                            " ORDER BY id");
+  auto r =
+      this->wh_->query("SELECT id, name, score, ok FROM " + quote_identifier(t) + " ORDER BY id");
   ASSERT_TRUE(r) << r.error().message;
   ASSERT_EQ(r->rows.size(), rows.rows.size());
   for (std::size_t i = 0; i < rows.rows.size(); ++i) EXPECT_EQ(r->rows[i], rows.rows[i]) << i;
@@ -232,8 +232,9 @@ TYPED_TEST(WarehouseContract, DuplicateKeysInOneBatchLastRowWins) {
 TYPED_TEST(WarehouseContract, FailedAttemptLeavesTargetUntouchedAndNoStagingTable) {
   const std::string t = TypeParam::table("untouched");
   this->wh_ = this->backend_.open(1);  // one connection: the staging check sees its temp tables
-  ASSERT_TRUE(this->wh_->execute("CREATE TABLE " + quote_identifier(t) +
-                                 " (id bigint PRIMARY KEY, score double precision CHECK (score >= 0))"));
+  ASSERT_TRUE(
+      this->wh_->execute("CREATE TABLE " + quote_identifier(t) +
+                         " (id bigint PRIMARY KEY, score double precision CHECK (score >= 0))"));
   auto w = this->writer(t, false);
   ASSERT_TRUE(w.write(std::vector<json>{{{"id", 1}, {"score", 1.0}}}));
   // Row 2 passes client validation but the server's CHECK refuses it mid-MERGE.
@@ -268,8 +269,8 @@ TYPED_TEST(WarehouseContract, RowsThatDoNotFitTheTableAreRefusedBeforeAnyWrite) 
   const std::string t = TypeParam::table("mismatch");
   this->make_table(t);
   auto w = this->writer(t, false);
-  auto wrong_type = w.write(std::vector<json>{{{"id", 1}, {"score", 1.0}},
-                                              {{"id", 2}, {"score", "high"}}});
+  auto wrong_type =
+      w.write(std::vector<json>{{{"id", 1}, {"score", 1.0}}, {{"id", 2}, {"score", "high"}}});
   ASSERT_FALSE(wrong_type);
   // rows_from_json already refuses a column that mixes real and text.
   EXPECT_NE(wrong_type.status.error().message.find("column \"score\""), std::string::npos)

@@ -78,8 +78,9 @@ TEST(JsonRows, RefusesMixedTypesNestedValuesAndHugeValuesNamingTheLine) {
   const JsonRowsOptions options{.max_text_bytes = 1024, .source_lines = lines};
   auto mixed = rows_from_json(std::vector<json>{{{"id", 1}}, {{"id", "one"}}}, options);
   ASSERT_FALSE(mixed);
-  EXPECT_TRUE(contains(mixed.error().message, "line 12, column \"id\": text value \"one\" does not "
-                                              "match the column's type integer (set by line 10)"))
+  EXPECT_TRUE(contains(mixed.error().message,
+                       "line 12, column \"id\": text value \"one\" does not "
+                       "match the column's type integer (set by line 10)"))
       << mixed.error().message;
   auto nested = rows_from_json(std::vector<json>{{{"id", 1}, {"tags", {1, 2}}}}, options);
   ASSERT_FALSE(nested);
@@ -135,8 +136,8 @@ TEST_F(BadInputSqlite, TableAndKeyNamesWithQuotesSemicolonsOrSpacesAreRefused) {
 TEST_F(BadInputSqlite, ColumnNamesFromJsonAreValidatedBeforeAnyWrite) {
   auto w = BatchWriter::make(wh_, {.table = "box", .keys = {"id"}, .create_table = true});
   ASSERT_TRUE(w);
-  auto out = w->write(std::vector<json>{{{"id", 1}, {"ok", 1}},
-                                        {{"id", 2}, {"x\"); DROP TABLE box; --", 1}}});
+  auto out = w->write(
+      std::vector<json>{{{"id", 1}, {"ok", 1}}, {{"id", 2}, {"x\"); DROP TABLE box; --", 1}}});
   ASSERT_FALSE(out);
   EXPECT_TRUE(contains(out.status.error().message, "row 2: column name \"x\\\"); DROP") ||
               contains(out.status.error().message, "row 2: column name"))

@@ -16,13 +16,14 @@ TEST(WarehouseRestart, PoolHealsAfterServerRestartMidRun) {
   auto wh = make_postgres_warehouse({.url = pg.url(), .pool_size = 8});
   ASSERT_TRUE(wh) << wh.error().message;
   const std::string table = unique_name("restart");
-  ASSERT_TRUE((*wh)->create_table(
-      TableName{.schema = {}, .name = table},
-      Schema{{{.name = "k", .type = ColumnType::integer, .nullable = false},
-              {.name = "payload", .type = ColumnType::text},
-              {.name = "score", .type = ColumnType::real}}},
-      std::vector<std::string>{"k"}));
-  auto writer = BatchWriter::make(*wh, {.table = table, .keys = {"k"}, .policy = contention_policy()});
+  ASSERT_TRUE(
+      (*wh)->create_table(TableName{.schema = {}, .name = table},
+                          Schema{{{.name = "k", .type = ColumnType::integer, .nullable = false},
+                                  {.name = "payload", .type = ColumnType::text},
+                                  {.name = "score", .type = ColumnType::real}}},
+                          std::vector<std::string>{"k"}));
+  auto writer =
+      BatchWriter::make(*wh, {.table = table, .keys = {"k"}, .policy = contention_policy()});
   ASSERT_TRUE(writer) << writer.error().message;
 
   const Workload w{.threads = 16, .batches = 0, .rows = 20, .key_space = 200};

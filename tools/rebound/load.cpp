@@ -55,8 +55,8 @@ class Progress {
   void draw(std::uintmax_t done, std::size_t lines, std::string_view what) {
     std::string bar;
     if (total_ > 0) {
-      const auto filled = static_cast<int>(30 * std::min<double>(1.0, static_cast<double>(done) /
-                                                                         static_cast<double>(total_)));
+      const auto filled = static_cast<int>(
+          30 * std::min<double>(1.0, static_cast<double>(done) / static_cast<double>(total_)));
       bar = "[" + std::string(static_cast<std::size_t>(filled), '#') +
             std::string(static_cast<std::size_t>(30 - filled), ' ') + "] ";
     }
@@ -122,7 +122,7 @@ int exit_code_for(const Error& e) {
   // "rebound", permanent) are about the input; anything from the back end
   // (sqlite, postgresql, pool) is a back-end error.
   return e.source == "rebound" && e.error_class == ErrorClass::permanent ? kBadInput
-                                                                        : kBackendError;
+                                                                         : kBackendError;
 }
 
 nlohmann::json summary_json(const LoadArgs& args, const warehouse::WriteReport& r,

@@ -57,21 +57,21 @@ namespace rebound::warehouse {
 [[nodiscard]] RetryPolicy default_write_policy(double scale = 1.0);
 
 struct BatchWriterOptions {
-  std::string table;                      // `table` or `schema.table`
-  std::vector<std::string> keys;          // match columns; at least one
-  bool create_table = false;              // create the target from the rows when absent
+  std::string table;              // `table` or `schema.table`
+  std::vector<std::string> keys;  // match columns; at least one
+  bool create_table = false;      // create the target from the rows when absent
   RetryPolicy policy = default_write_policy();
-  Clock* clock = nullptr;                 // for the retry loop; default steady_clock()
-  Sleeper* sleeper = nullptr;             // default real_sleeper()
-  JsonRowsOptions json = {};              // limits for rows_from_json
+  Clock* clock = nullptr;      // for the retry loop; default steady_clock()
+  Sleeper* sleeper = nullptr;  // default real_sleeper()
+  JsonRowsOptions json = {};   // limits for rows_from_json
 };
 
 struct WriteReport {
-  std::size_t rows_read = 0;      // rows given to write()
-  std::size_t duplicates = 0;     // rows dropped because a later row had the same key
-  std::int64_t rows_merged = 0;   // rows inserted or updated by the successful attempt
-  RetryReport retry;              // attempts, failures per class, time slept
-  Duration elapsed{};             // wall time of write(), validation included
+  std::size_t rows_read = 0;     // rows given to write()
+  std::size_t duplicates = 0;    // rows dropped because a later row had the same key
+  std::int64_t rows_merged = 0;  // rows inserted or updated by the successful attempt
+  RetryReport retry;             // attempts, failures per class, time slept
+  Duration elapsed{};            // wall time of write(), validation included
 };
 
 struct WriteOutcome {

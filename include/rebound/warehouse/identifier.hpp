@@ -30,7 +30,8 @@ inline constexpr std::size_t kMaxIdentifierBytes = 63;
 
 // Checks one part (a column name, a schema or a table). `what` names the role
 // in the message ("column", "table", "key column").
-[[nodiscard]] Status validate_identifier(std::string_view name, std::string_view what = "identifier");
+[[nodiscard]] Status validate_identifier(std::string_view name,
+                                         std::string_view what = "identifier");
 
 // "name" with embedded quotes doubled. Callers validate first; the doubling is
 // a second line of defence, not the rule.

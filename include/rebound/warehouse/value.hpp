@@ -9,11 +9,11 @@
 //   // schema: id integer not null, name text null, score real null; missing keys are null
 //
 // Columns are ordered by first appearance, in each object's key order (a
-// nlohmann::json object keeps its keys sorted). Type inference per column, over every row: only booleans -> boolean; only
-// integers -> integer; integers and doubles -> real; strings -> text; null or
-// missing -> nullable (all null -> text). Any other mix (text and numbers,
-// booleans and numbers) is an error naming the column and the row; nested
-// objects and arrays are rejected (flatten them or send them as strings).
+// nlohmann::json object keeps its keys sorted). Type inference per column, over every row: only
+// booleans -> boolean; only integers -> integer; integers and doubles -> real; strings -> text;
+// null or missing -> nullable (all null -> text). Any other mix (text and numbers, booleans and
+// numbers) is an error naming the column and the row; nested objects and arrays are rejected
+// (flatten them or send them as strings).
 //
 // Thread safety: value types and pure functions.
 #pragma once

@@ -8,11 +8,11 @@
 // policy can act on it directly.
 //
 //   auto wh = rebound::warehouse::open_warehouse("sqlite:///tmp/stats.db").value();
-//   rebound::Value id = std::int64_t{7};
+//   rebound::warehouse::Value id = std::int64_t{7};
 //   auto n = wh->execute("UPDATE box SET seen = true WHERE id = $1", {&id, 1});
 //   auto st = wh->transaction({.isolation = Isolation::serializable}, [&](Session& s) -> Status {
-//     if (auto r = s.execute("DELETE FROM box WHERE id = $1", {&id, 1}); !r) return fail(r.error());
-//     return {};
+//     if (auto r = s.execute("DELETE FROM box WHERE id = $1", {&id, 1}); !r) return
+//     fail(r.error()); return {};
 //   });  // committed when the callback succeeds, rolled back when it fails
 //
 // Placeholders are `$1`, `$2`, … on every back end (SQLite accepts them too).
@@ -74,8 +74,7 @@ class Session {
   // CREATE [TEMP] TABLE [IF NOT EXISTS] with `keys` as the primary key.
   // A temporary table lives in this connection only and takes no schema.
   [[nodiscard]] virtual Status create_table(const TableName& table, const Schema& schema,
-                                            std::span<const std::string> keys,
-                                            bool temporary) = 0;
+                                            std::span<const std::string> keys, bool temporary) = 0;
   // Upserts every row of `staging` into `target` matching on `keys` (PostgreSQL
   // MERGE; SQLite INSERT … ON CONFLICT DO UPDATE). `columns` are the columns
   // to write; staging must hold no duplicate keys. Returns rows inserted + updated.
@@ -111,8 +110,7 @@ class Warehouse {
   // Conveniences over with_session / transaction.
   [[nodiscard]] Result<std::int64_t> execute(std::string_view sql,
                                              std::span<const Value> params = {});
-  [[nodiscard]] Result<QueryResult> query(std::string_view sql,
-                                          std::span<const Value> params = {});
+  [[nodiscard]] Result<QueryResult> query(std::string_view sql, std::span<const Value> params = {});
   [[nodiscard]] Status load(const TableName& table, const RowSet& rows);  // one transaction
   [[nodiscard]] Result<std::optional<Schema>> describe(const TableName& table);
   [[nodiscard]] Status create_table(const TableName& table, const Schema& schema,
