@@ -21,6 +21,7 @@
 
 #include "rebound/testing/postgres_server.hpp"
 #include "rebound/warehouse/batch_writer.hpp"
+#include "rebound/warehouse/ndjson.hpp"
 #include "rebound/warehouse/postgres_warehouse.hpp"
 #include "rebound/warehouse/sqlite_warehouse.hpp"
 
@@ -181,16 +182,16 @@ struct WriterRates {
   double from_objects = 0;  // JSON objects -> rows merged (BatchWriter::write itself)
 };
 
-// Parse NDJSON (as `rebound load` does), then write through the batch writer.
+// Read and parse NDJSON (as `rebound load` does), then write through the batch writer.
 WriterRates writer_rate(const std::shared_ptr<wh::Warehouse>& w, const std::string& table,
                         const Input& in) {
   auto writer = must(wh::BatchWriter::make(w, {.table = table, .keys = {"id"}}), "writer");
   const auto t0 = Clock::now();
-  std::ifstream f(in.ndjson);
-  std::vector<nlohmann::json> rows;
-  rows.reserve(in.rows);
-  std::string line;
-  while (std::getline(f, line)) rows.push_back(nlohmann::json::parse(line));
+  std::ifstream f(in.ndjson, std::ios::binary);
+  std::ostringstream text;
+  text << f.rdbuf();
+  auto parsed = must(wh::parse_ndjson(text.str()), "parse_ndjson");
+  const std::vector<nlohmann::json>& rows = parsed.objects;
   const auto t1 = Clock::now();
   auto out = writer.write(rows);
   if (!out) die("writer: " + out.status.error().message);

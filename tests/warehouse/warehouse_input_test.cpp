@@ -6,6 +6,7 @@
 
 #include "backends.hpp"
 #include "rebound/warehouse/batch_writer.hpp"
+#include "rebound/warehouse/ndjson.hpp"
 
 namespace rebound::warehouse::test {
 namespace {
@@ -103,6 +104,39 @@ TEST(JsonRows, RefusesMixedTypesNestedValuesAndHugeValuesNamingTheLine) {
   auto nul = rows_from_json(std::vector<json>{{{"s", std::string("a\0b", 3)}}});
   ASSERT_FALSE(nul);
   EXPECT_TRUE(contains(nul.error().message, "NUL byte"));
+}
+
+TEST(Ndjson, CountsEveryLineSkipsBlanksAndStripsCarriageReturns) {
+  auto in = parse_ndjson("{\"a\": 1}\r\n\n   \n{\"a\": 2}\n");
+  ASSERT_TRUE(in) << in.error().message;
+  ASSERT_EQ(in->objects.size(), 2u);
+  EXPECT_EQ(in->lines, (std::vector<std::size_t>{1, 4}));
+  EXPECT_EQ(in->objects[1]["a"], 2);
+}
+
+TEST(Ndjson, ReportsTheFirstMalformedLineEvenWhenParsedOnManyThreads) {
+  std::string text;
+  for (int i = 1; i <= 40000; ++i) {
+    if (i == 12345) {
+      text += "{\"a\": tru}\n";  // first error: line 12345, column 7
+    } else if (i == 33333) {
+      text += "not json\n";
+    } else {
+      text += "{\"a\": " + std::to_string(i) + "}\n";
+    }
+  }
+  for (std::size_t threads : {1u, 2u, 4u}) {
+    auto in = parse_ndjson(text, {.threads = threads});
+    ASSERT_FALSE(in);
+    EXPECT_TRUE(contains(in.error().message, "line 12345, column ")) << in.error().message;
+    EXPECT_TRUE(contains(in.error().message, "malformed JSON")) << in.error().message;
+  }
+  auto ok =
+      parse_ndjson(std::string_view(text).substr(0, text.find("{\"a\": tru}")), {.threads = 4});
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->objects.size(), 12344u);
+  EXPECT_EQ(ok->lines.back(), 12344u);
+  EXPECT_EQ(ok->objects.back()["a"], 12344);
 }
 
 // Bad names reach no database: the SQLite file stays without a single table.

@@ -6,16 +6,17 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "commands.hpp"
 #include "rebound/warehouse/batch_writer.hpp"
+#include "rebound/warehouse/ndjson.hpp"
 #include "rebound/warehouse/warehouse.hpp"
 
 namespace rebound::cli {
@@ -31,75 +32,42 @@ struct LoadArgs {
   double retry_scale = 1.0;
 };
 
-struct Input {
-  std::vector<nlohmann::json> rows;
-  std::vector<std::size_t> lines;  // input line of each row
-};
-
-// A one-line progress bar on stderr, drawn only for a terminal.
+// A progress bar over the load's three phases (read, parse and check, write),
+// on stderr and only for a terminal — never in pipes or logs.
 class Progress {
  public:
-  explicit Progress(std::uintmax_t total) : total_(total), enabled_(::isatty(STDERR_FILENO) == 1) {}
-  void update(std::uintmax_t done, std::size_t lines) {
-    if (!enabled_ || (lines % 4096) != 0) return;
-    draw(done, lines, "reading");
-  }
-  void message(const std::string& text) {
-    if (enabled_) std::cerr << "\r\033[K" << text << std::flush;
+  Progress() : enabled_(::isatty(STDERR_FILENO) == 1) {}
+  void step(const std::string& text) {
+    if (!enabled_) return;
+    constexpr int kWidth = 24;
+    const int filled = kWidth * done_ / kSteps;
+    ++done_;
+    std::cerr << "\r\033[K[" << std::string(static_cast<std::size_t>(filled), '#')
+              << std::string(static_cast<std::size_t>(kWidth - filled), '.') << "] " << done_ << "/"
+              << kSteps << " " << text << std::flush;
   }
   void finish() {
     if (enabled_) std::cerr << "\r\033[K" << std::flush;
   }
 
  private:
-  void draw(std::uintmax_t done, std::size_t lines, std::string_view what) {
-    std::string bar;
-    if (total_ > 0) {
-      const auto filled = static_cast<int>(
-          30 * std::min<double>(1.0, static_cast<double>(done) / static_cast<double>(total_)));
-      bar = "[" + std::string(static_cast<std::size_t>(filled), '#') +
-            std::string(static_cast<std::size_t>(30 - filled), ' ') + "] ";
-    }
-    std::cerr << "\r\033[K" << what << " " << bar << lines << " lines" << std::flush;
-  }
-  std::uintmax_t total_;
+  static constexpr int kSteps = 3;
   bool enabled_;
+  int done_ = 0;
 };
 
-// Parses NDJSON; blank lines are skipped. A malformed line fails the whole
-// input with its line and column (nlohmann's byte offset within the line).
-Result<Input> read_ndjson(std::istream& in, Progress& progress) {
-  Input out;
-  std::string line;
-  std::size_t number = 0;
-  std::uintmax_t bytes = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    bytes += line.size() + 1;
-    progress.update(bytes, number);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    try {
-      out.rows.push_back(nlohmann::json::parse(line));
-    } catch (const nlohmann::json::parse_error& e) {
-      // e.byte is 1-based and points at (or just past) the offending character.
-      const std::size_t column = std::max<std::size_t>(1, std::min(e.byte, line.size() + 1));
-      std::string why = e.what();
-      // Drop nlohmann's "[json.exception…] parse error at line 1, column N: " prefix:
-      // it counts within the one line we gave it; we already say line and column.
-      if (auto pos = why.find("parse error"); pos != std::string::npos) {
-        const auto colon = why.find(": ", pos);
-        why = colon == std::string::npos ? why.substr(pos) : why.substr(colon + 2);
-      }
-      return fail(Error::permanent("line " + std::to_string(number) + ", column " +
-                                   std::to_string(column) + ": malformed JSON (" + why + ")"));
-    } catch (const nlohmann::json::exception& e) {
-      return fail(Error::permanent("line " + std::to_string(number) + ": " + e.what()));
-    }
-    out.lines.push_back(number);
+Result<std::string> read_all(const std::string& file) {
+  std::ifstream f;
+  std::istream* in = &std::cin;
+  if (file != "-") {
+    f.open(file, std::ios::binary);
+    if (!f) return fail(Error::permanent("cannot open " + file));
+    in = &f;
   }
-  if (in.bad()) return fail(Error::permanent("read error after line " + std::to_string(number)));
-  return out;
+  std::ostringstream ss;
+  ss << in->rdbuf();
+  if (in->bad()) return fail(Error::permanent("read error in " + file));
+  return std::move(ss).str();
 }
 
 std::vector<std::string> split_keys(const std::vector<std::string>& raw) {
@@ -171,26 +139,24 @@ int run_load(const LoadArgs& args) {
     }
   }
 
-  std::ifstream file;
-  std::istream* in = &std::cin;
-  std::uintmax_t total = 0;
-  if (args.file != "-") {
-    file.open(args.file, std::ios::binary);
-    if (!file) {
-      return report_error(args, Error::permanent("cannot open " + args.file), kUsage, nullptr, {});
-    }
-    std::error_code ec;
-    total = std::filesystem::file_size(args.file, ec);
-    in = &file;
+  Progress progress;
+  progress.step("reading " + args.file + " ...");
+  auto text = read_all(args.file);
+  if (!text) {
+    progress.finish();
+    return report_error(args, text.error(), kUsage, nullptr, {});
   }
-  Progress progress(total);
-  auto input = read_ndjson(*in, progress);
+  progress.step("parsing and checking " + std::to_string(text->size()) + " bytes ...");
+  auto input = warehouse::parse_ndjson(*text);
   if (!input) {
     progress.finish();
     return report_error(args, input.error(), kBadInput, nullptr, {});
   }
+  text->clear();
+  text->shrink_to_fit();
   // Type-check every row (with line numbers) before touching the warehouse.
-  auto rows = warehouse::rows_from_json(input->rows, {.source_lines = input->lines});
+  auto rows = warehouse::rows_from_json(input->objects, {.source_lines = input->lines});
+  input->objects.clear();
   if (!rows) {
     progress.finish();
     return report_error(args, rows.error(), kBadInput, nullptr, {});
@@ -211,8 +177,8 @@ int run_load(const LoadArgs& args) {
     progress.finish();
     return report_error(args, writer.error(), kUsage, nullptr, (*wh)->display_url());
   }
-  progress.message("writing " + std::to_string(rows->rows.size()) + " rows into " +
-                   table->display() + " ...");
+  progress.step("writing " + std::to_string(rows->rows.size()) + " rows into " + table->display() +
+                " ...");
   warehouse::WriteOutcome out = writer->write(std::move(*rows));
   progress.finish();
   out.report.elapsed = std::chrono::steady_clock::now() - started;  // include reading
