@@ -96,8 +96,13 @@ class SqliteSession final : public Session {
     if (rc != SQLITE_OK) return fail(sqlite_error(db_, "preparing statement"));
     if (!stmt) return fail(Error::permanent("empty SQL statement"));
     // One statement per call: a trailing second statement would run unasked.
-    for (; tail && *tail; ++tail) {
-      if (!std::isspace(static_cast<unsigned char>(*tail)) && *tail != ';') {
+    // Whatever follows must compile to nothing (whitespace, comments, ';').
+    if (tail && *tail) {
+      sqlite3_stmt* next = nullptr;
+      const int rc2 = sqlite3_prepare_v2(db_, tail, -1, &next, nullptr);
+      const bool more = rc2 != SQLITE_OK || next != nullptr;
+      sqlite3_finalize(next);
+      if (more) {
         return fail(Error::make(ErrorClass::non_retriable,
                                 "more than one SQL statement in one call; send them separately",
                                 "rebound", "multiple_statements"));
@@ -337,8 +342,12 @@ class SqliteWarehouse final : public Warehouse {
   Status with_session(const std::function<Status(Session&)>& fn) override {
     auto lease = pool_->acquire();
     if (!lease) return fail(std::move(lease.error()));
-    SqliteSession session((*lease)->db());
-    return fn(session);
+    sqlite3* db = (*lease)->db();
+    SqliteSession session(db);
+    Status result = fn(session);
+    // The handle goes back to the pool: never with a transaction left open.
+    if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return result;
   }
 
   Status transaction(const TransactionOptions& options,

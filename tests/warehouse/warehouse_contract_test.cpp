@@ -176,6 +176,12 @@ TYPED_TEST(WarehouseContract, RefusesASecondStatementInOneCall) {
   EXPECT_EQ(this->count(t), 0);  // still there
 }
 
+TYPED_TEST(WarehouseContract, TrailingCommentsAndSemicolonsAreOneStatement) {
+  auto r = this->wh_->query("SELECT 1 AS one; -- the answer\n");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->rows.at(0).at(0), Value{std::int64_t{1}});
+}
+
 TYPED_TEST(WarehouseContract, SyntaxErrorsAreNotRetriable) {
   auto r = this->wh_->execute("SELEKT nothing");
   ASSERT_FALSE(r);
