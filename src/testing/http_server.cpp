@@ -1,0 +1,429 @@
+// HttpServer: an accept thread plus one thread per connection. Every open
+// connection fd is listed under the mutex so the destructor can shutdown()
+// them to unblock their recv(); a connection thread closes its own fd under
+// the same mutex, so an fd number is never shut down after it was reused.
+#include "rebound/testing/http_server.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+namespace rebound::testing {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+const char* reason_phrase(int status) {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Status";
+  }
+}
+
+// Sends all of `data`; false when the peer went away.
+bool send_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+// Reads more bytes into `buffer`; false on EOF or error.
+bool read_more(int fd, std::string& buffer) {
+  char chunk[16384];
+  for (;;) {
+    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    buffer.append(chunk, static_cast<std::size_t>(n));
+    return true;
+  }
+}
+
+// Parses the head (request line + headers, without the blank line).
+std::optional<ServerRequest> parse_head(std::string_view head) {
+  ServerRequest request;
+  auto line_end = head.find("\r\n");
+  std::string_view line = head.substr(0, line_end);
+  const auto sp1 = line.find(' ');
+  const auto sp2 = line.rfind(' ');
+  if (sp1 == std::string_view::npos || sp2 == sp1) return std::nullopt;
+  request.method = std::string(line.substr(0, sp1));
+  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  if (const auto q = target.find('?'); q != std::string_view::npos) {
+    request.query = std::string(target.substr(q + 1));
+    target = target.substr(0, q);
+  }
+  request.path = std::string(target);
+  while (line_end != std::string_view::npos) {
+    head.remove_prefix(line_end + 2);
+    line_end = head.find("\r\n");
+    line = head.substr(0, line_end);
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    request.headers.emplace_back(std::string(trim(line.substr(0, colon))),
+                                 std::string(trim(line.substr(colon + 1))));
+  }
+  return request;
+}
+
+}  // namespace
+
+std::optional<std::string> ServerRequest::header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (iequals(key, name)) return value;
+  }
+  return std::nullopt;
+}
+
+Reply Reply::text(int status, std::string body) {
+  Reply r;
+  r.status = status;
+  r.headers = {{"Content-Type", "text/plain"}};
+  r.body = std::move(body);
+  return r;
+}
+
+Reply Reply::status_only(int status) {
+  Reply r;
+  r.status = status;
+  return r;
+}
+
+Reply Reply::retry_after(std::string value, int status) {
+  Reply r;
+  r.status = status;
+  r.headers = {{"Retry-After", std::move(value)}};
+  return r;
+}
+
+Reply Reply::with_fault(Fault fault) {
+  Reply r = text(200, "this body is forty bytes long, honestly!");
+  r.fault = fault;
+  return r;
+}
+
+std::string http_date(std::chrono::system_clock::time_point t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  char out[40];
+  std::snprintf(out, sizeof out, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday],
+                tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                tm.tm_sec);
+  return out;
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::start(Handler handler) {
+  std::unique_ptr<HttpServer> server(new HttpServer());
+  server->handler_ = std::move(handler);
+  if (::pipe(server->wake_pipe_) != 0) {
+    return fail(
+        Error::permanent(std::string("HttpServer: pipe() failed: ") + std::strerror(errno)));
+  }
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return fail(
+        Error::permanent(std::string("HttpServer: socket() failed: ") + std::strerror(errno)));
+  }
+  server->listen_fd_ = fd;
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 128) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    return fail(Error::permanent(std::string("HttpServer: cannot listen on 127.0.0.1:0: ") +
+                                 std::strerror(errno)));
+  }
+  server->port_ = ntohs(addr.sin_port);
+  server->acceptor_ = std::thread([s = server.get()] { s->accept_loop(); });
+  return server;
+}
+
+HttpServer::~HttpServer() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    // Unblocks every recv()/send() in the connection threads.
+    for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
+  }
+  stop_cv_.notify_all();
+  if (wake_pipe_[1] >= 0) {
+    const char byte = 'x';
+    [[maybe_unused]] const ssize_t n = ::write(wake_pipe_[1], &byte, 1);
+  }
+  if (acceptor_.joinable()) acceptor_.join();
+  // The acceptor is gone, so workers_ no longer grows.
+  for (Worker& w : workers_) {
+    if (w.thread.joinable()) w.thread.join();
+  }
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+  for (int fd : wake_pipe_) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+std::string HttpServer::url(std::string_view path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
+}
+
+void HttpServer::script(const std::string& path, std::vector<Reply> replies) {
+  std::lock_guard lock(mu_);
+  scripts_[path] = Script{.replies = std::move(replies), .next = 0};
+}
+
+void HttpServer::set_handler(Handler handler) {
+  std::lock_guard lock(mu_);
+  handler_ = std::move(handler);
+}
+
+std::uint64_t HttpServer::connections_accepted() const noexcept {
+  return connections_.load(std::memory_order_acquire);
+}
+
+std::uint64_t HttpServer::requests_served() const noexcept {
+  return requests_.load(std::memory_order_acquire);
+}
+
+std::vector<ServerRequest> HttpServer::requests() const {
+  std::lock_guard lock(mu_);
+  return log_;
+}
+
+void HttpServer::accept_loop() {
+  for (;;) {
+    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
+    const int ready = ::poll(fds, 2, -1);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0 || (fds[1].revents & POLLIN) != 0) return;
+    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      ::close(fd);
+      return;
+    }
+    connections_.fetch_add(1, std::memory_order_acq_rel);
+    // Reap finished connection threads so a long test does not pile them up.
+    std::erase_if(workers_, [](Worker& w) {
+      if (!*w.done) return false;
+      w.thread.join();
+      return true;
+    });
+    open_fds_.push_back(fd);
+    auto done = std::make_shared<bool>(false);
+    workers_.push_back(Worker{.thread = std::thread([this, fd, done] {
+                                serve(fd);
+                                std::lock_guard inner(mu_);
+                                *done = true;
+                              }),
+                              .done = done});
+  }
+}
+
+void HttpServer::close_connection(int fd, bool reset) {
+  std::lock_guard lock(mu_);
+  if (reset) {
+    const linger hard{.l_onoff = 1, .l_linger = 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+  }
+  ::close(fd);
+  std::erase(open_fds_, fd);
+}
+
+bool HttpServer::wait_or_stop(std::chrono::milliseconds d) {
+  std::unique_lock lock(mu_);
+  return stop_cv_.wait_for(lock, d, [this] { return stopping_; });
+}
+
+Reply HttpServer::reply_for(const ServerRequest& request) {
+  Handler handler;
+  {
+    std::lock_guard lock(mu_);
+    if (log_.size() < 10000) log_.push_back(request);
+    if (auto it = scripts_.find(request.path);
+        it != scripts_.end() && !it->second.replies.empty()) {
+      Script& s = it->second;
+      Reply r = s.replies[std::min(s.next, s.replies.size() - 1)];
+      if (s.next < s.replies.size()) ++s.next;
+      return r;
+    }
+    handler = handler_;
+  }
+  if (!handler) return Reply::text(404, "no route for " + request.path + "\n");
+  return handler(request);
+}
+
+void HttpServer::serve(int fd) {
+  std::string buffer;
+  for (;;) {
+    // Head.
+    std::size_t head_end;
+    while ((head_end = buffer.find("\r\n\r\n")) == std::string::npos) {
+      if (buffer.size() > (std::size_t{1} << 20) || !read_more(fd, buffer)) {
+        close_connection(fd, false);
+        return;
+      }
+    }
+    std::optional<ServerRequest> parsed = parse_head(std::string_view(buffer).substr(0, head_end));
+    buffer.erase(0, head_end + 4);
+    if (!parsed) {
+      send_all(fd, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+      close_connection(fd, false);
+      return;
+    }
+    ServerRequest& request = *parsed;
+    // Body (Content-Length only; chunked request bodies are refused).
+    if (request.header("Transfer-Encoding")) {
+      send_all(fd,
+               "HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+      close_connection(fd, false);
+      return;
+    }
+    std::size_t content_length = 0;
+    if (auto cl = request.header("Content-Length")) {
+      content_length = static_cast<std::size_t>(std::strtoull(cl->c_str(), nullptr, 10));
+    }
+    if (auto expect = request.header("Expect"); expect && iequals(*expect, "100-continue")) {
+      if (!send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n")) {
+        close_connection(fd, false);
+        return;
+      }
+    }
+    while (buffer.size() < content_length) {
+      if (!read_more(fd, buffer)) {
+        close_connection(fd, false);
+        return;
+      }
+    }
+    request.body = buffer.substr(0, content_length);
+    buffer.erase(0, content_length);
+    requests_.fetch_add(1, std::memory_order_acq_rel);
+
+    const bool head = request.method == "HEAD";
+    const bool client_closes =
+        request.header("Connection")
+            .transform([](const std::string& v) { return iequals(v, "close"); })
+            .value_or(false);
+    Reply reply = reply_for(request);
+
+    switch (reply.fault) {
+      case Fault::drop:
+        close_connection(fd, false);
+        return;
+      case Fault::stall:
+        wait_or_stop(reply.stall_for);
+        close_connection(fd, false);
+        return;
+      case Fault::malformed_status:
+        send_all(fd, "HTTP/1.1 abc\r\n\r\n");
+        close_connection(fd, false);
+        return;
+      case Fault::oversized_body:
+        reply.body.assign(reply.oversized_bytes, 'x');
+        break;
+      case Fault::none:
+      case Fault::close_after:
+      case Fault::reset_mid_body:
+        break;
+    }
+
+    const bool close_after =
+        reply.fault == Fault::close_after || reply.fault == Fault::oversized_body || client_closes;
+    std::string out =
+        "HTTP/1.1 " + std::to_string(reply.status) + " " + reason_phrase(reply.status) + "\r\n";
+    bool has_date = false;
+    for (const auto& [name, value] : reply.headers) {
+      if (iequals(name, "Content-Length") || iequals(name, "Connection")) continue;
+      has_date = has_date || iequals(name, "Date");
+      out += name + ": " + value + "\r\n";
+    }
+    if (!has_date) out += "Date: " + http_date(std::chrono::system_clock::now()) + "\r\n";
+    out += "Content-Length: " + std::to_string(reply.body.size()) + "\r\n";
+    if (close_after) out += "Connection: close\r\n";
+    out += "\r\n";
+    if (reply.fault == Fault::reset_mid_body) {
+      if (!head) out += std::string_view(reply.body).substr(0, reply.body.size() / 2);
+      send_all(fd, out);
+      close_connection(fd, true);
+      return;
+    }
+    if (!head) out += reply.body;
+    if (!send_all(fd, out) || close_after) {
+      close_connection(fd, false);
+      return;
+    }
+  }
+}
+
+}  // namespace rebound::testing
