@@ -326,7 +326,8 @@ Reply HttpServer::reply_for(const ServerRequest& request) {
 
 void HttpServer::serve(int fd) {
   std::string buffer;
-  for (;;) {
+  const std::uint64_t connection = connection_ids_.fetch_add(1, std::memory_order_relaxed) + 1;
+  for (std::uint64_t on_connection = 0;; ++on_connection) {
     // Head.
     std::size_t head_end;
     while ((head_end = buffer.find("\r\n\r\n")) == std::string::npos) {
@@ -368,6 +369,8 @@ void HttpServer::serve(int fd) {
     }
     request.body = buffer.substr(0, content_length);
     buffer.erase(0, content_length);
+    request.connection = connection;
+    request.on_connection = on_connection;
     requests_.fetch_add(1, std::memory_order_acq_rel);
 
     const bool head = request.method == "HEAD";
@@ -398,8 +401,11 @@ void HttpServer::serve(int fd) {
         break;
     }
 
+    // close_after closes without announcing it (no "Connection: close"), as
+    // a server whose keep-alive timer fired does: the client only learns on reuse.
     const bool close_after =
         reply.fault == Fault::close_after || reply.fault == Fault::oversized_body || client_closes;
+    const bool announce_close = client_closes || reply.fault == Fault::oversized_body;
     std::string out =
         "HTTP/1.1 " + std::to_string(reply.status) + " " + reason_phrase(reply.status) + "\r\n";
     bool has_date = false;
@@ -410,7 +416,7 @@ void HttpServer::serve(int fd) {
     }
     if (!has_date) out += "Date: " + http_date(std::chrono::system_clock::now()) + "\r\n";
     out += "Content-Length: " + std::to_string(reply.body.size()) + "\r\n";
-    if (close_after) out += "Connection: close\r\n";
+    if (announce_close) out += "Connection: close\r\n";
     out += "\r\n";
     if (reply.fault == Fault::reset_mid_body) {
       if (!head) out += std::string_view(reply.body).substr(0, reply.body.size() / 2);

@@ -47,6 +47,10 @@ struct ServerRequest {
   std::string query;  // after '?', without it; empty when absent
   HeaderList headers;
   std::string body;
+  // Requests served before this one on the same connection: 0 for the first
+  // request of a fresh connection, so a handler can model connection setup.
+  std::uint64_t on_connection = 0;
+  std::uint64_t connection = 0;  // 1-based id of the connection it arrived on
 
   // The first header with this name (case-insensitive).
   [[nodiscard]] std::optional<std::string> header(std::string_view name) const;
@@ -55,7 +59,8 @@ struct ServerRequest {
 // How a reply misbehaves.
 enum class Fault : std::uint8_t {
   none,
-  close_after,       // answer, then close the connection (a kept-alive connection goes stale)
+  close_after,       // answer, then close silently (no Connection: close): the kept-alive
+                     // connection goes stale and the client learns on its next request
   reset_mid_body,    // headers with Content-Length N, half the body, then RST (SO_LINGER 0)
   stall,             // read the request, send nothing for Reply::stall_for, then close
   oversized_body,    // a body of Reply::oversized_bytes ('x' * n) with its Content-Length
@@ -139,6 +144,7 @@ class HttpServer {
   std::vector<Worker> workers_;
   std::atomic<std::uint64_t> connections_{0};
   std::atomic<std::uint64_t> requests_{0};
+  std::atomic<std::uint64_t> connection_ids_{0};
   std::thread acceptor_;
 };
 
