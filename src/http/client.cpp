@@ -35,31 +35,37 @@ struct CurlUrl {
 
 // What validation learns about a request before anything is sent.
 struct Target {
-  std::string host_port;            // for the per-host limit
-  std::string shown;                // "GET https://host/x?token=***": for messages
-  std::vector<std::string> secrets; // values to scrub from curl's own messages
+  std::string host_port;             // for the per-host limit
+  std::string shown;                 // "GET https://host/x?token=***": for messages
+  std::vector<std::string> secrets;  // values to scrub from curl's own messages
 };
 
 bool is_token_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
 bool has_control(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
 }
 
 std::string upper(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   return s;
 }
 
 Result<Target> validate(const Request& request, const ClientOptions& options) {
   const std::string shown_url = redact_url(request.url);
-  if (request.method.empty() || !std::all_of(request.method.begin(), request.method.end(), is_token_char)) {
-    return fail(Error::permanent("invalid HTTP method \"" + request.method + "\" for " + shown_url));
+  if (request.method.empty() ||
+      !std::all_of(request.method.begin(), request.method.end(), is_token_char)) {
+    return fail(
+        Error::permanent("invalid HTTP method \"" + request.method + "\" for " + shown_url));
   }
   if (has_control(request.url)) {
-    return fail(Error::permanent("invalid URL " + shown_url + ": it contains CR, LF or NUL; nothing was sent"));
+    return fail(Error::permanent("invalid URL " + shown_url +
+                                 ": it contains CR, LF or NUL; nothing was sent"));
   }
   CurlUrl url;
   const CURLUcode parsed = curl_url_set(url.handle, CURLUPART_URL, request.url.c_str(), 0);
@@ -77,16 +83,19 @@ Result<Target> validate(const Request& request, const ClientOptions& options) {
   if (port.empty()) port = scheme == "https" ? "443" : "80";
   target.host_port = url.part(CURLUPART_HOST) + ":" + port;
   target.shown = upper(request.method) + " " + shown_url;
-  if (std::string password = url.part(CURLUPART_PASSWORD); !password.empty()) target.secrets.push_back(password);
+  if (std::string password = url.part(CURLUPART_PASSWORD); !password.empty())
+    target.secrets.push_back(password);
   auto check_headers = [&](const Headers& headers) -> Status {
     for (const auto& [name, value] : headers) {
       if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char)) {
-        return fail(Error::permanent("invalid header name \"" + redact_header("x", name) + "\" for " + target.shown +
-                                     ": header names are HTTP tokens (no spaces, colons, CR or LF); nothing was sent"));
+        return fail(Error::permanent(
+            "invalid header name \"" + redact_header("x", name) + "\" for " + target.shown +
+            ": header names are HTTP tokens (no spaces, colons, CR or LF); nothing was sent"));
       }
       if (has_control(value)) {
-        return fail(Error::permanent("invalid value for header " + name + " in " + target.shown +
-                                     ": it contains CR, LF or NUL (header injection); nothing was sent"));
+        return fail(
+            Error::permanent("invalid value for header " + name + " in " + target.shown +
+                             ": it contains CR, LF or NUL (header injection); nothing was sent"));
       }
       if (is_secret_header(name) && !value.empty()) target.secrets.push_back(value);
     }
@@ -94,7 +103,8 @@ Result<Target> validate(const Request& request, const ClientOptions& options) {
   };
   if (auto ok = check_headers(options.default_headers); !ok) return fail(ok.error());
   if (auto ok = check_headers(request.headers); !ok) return fail(ok.error());
-  if (has_control(options.user_agent)) return fail(Error::permanent("invalid user_agent: it contains CR, LF or NUL"));
+  if (has_control(options.user_agent))
+    return fail(Error::permanent("invalid user_agent: it contains CR, LF or NUL"));
   return target;
 }
 
@@ -108,8 +118,8 @@ bool is_idempotent(const Request& request) {
       break;
   }
   const std::string method = upper(request.method);
-  if (method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" || method == "OPTIONS" ||
-      method == "TRACE") {
+  if (method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
+      method == "OPTIONS" || method == "TRACE") {
     return true;
   }
   return std::any_of(request.headers.begin(), request.headers.end(), [](const auto& h) {
@@ -157,15 +167,16 @@ struct Transfer {
     const auto colon = line.find(':');
     if (colon == std::string_view::npos) return n;
     std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
     t->response.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
     return n;
   }
 };
 
 struct Counters {
-  std::atomic<std::uint64_t> requests{0}, attempts{0}, new_connections{0}, reused_connections{0}, failures{0},
-      bytes_received{0}, bytes_sent{0};
+  std::atomic<std::uint64_t> requests{0}, attempts{0}, new_connections{0}, reused_connections{0},
+      failures{0}, bytes_received{0}, bytes_sent{0};
   std::array<std::atomic<std::uint64_t>, kErrorClassCount> retries{};
 };
 
@@ -182,8 +193,8 @@ struct Client::Impl {
 
   // Sets every option of one attempt on a leased handle. curl_easy_reset
   // keeps the handle's live connections, DNS and TLS session caches.
-  void configure(CURL* curl, const Request& request, const detail::Slist& headers, Transfer& transfer,
-                 Duration timeout, char* error_buffer) const {
+  void configure(CURL* curl, const Request& request, const detail::Slist& headers,
+                 Transfer& transfer, Duration timeout, char* error_buffer) const {
     curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -191,18 +202,24 @@ struct Client::Impl {
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(options.connect_timeout).count()));
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
-                     std::max(1L, static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count())));
+                     static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           options.connect_timeout)
+                                           .count()));
+    curl_easy_setopt(
+        curl, CURLOPT_TIMEOUT_MS,
+        std::max(1L, static_cast<long>(
+                         std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count())));
     curl_easy_setopt(curl, CURLOPT_USERAGENT, options.user_agent.c_str());
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
     curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options.max_response_bytes));
+    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
+                     static_cast<curl_off_t>(options.max_response_bytes));
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
-    if (!options.tls.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options.tls.ca_file.c_str());
+    if (!options.tls.ca_file.empty())
+      curl_easy_setopt(curl, CURLOPT_CAINFO, options.tls.ca_file.c_str());
     if (options.tls.insecure_skip_verify) {
       curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
       curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -220,13 +237,15 @@ struct Client::Impl {
       if (method != "POST") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
       if (method == "POST" || !request.body.empty()) {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                         static_cast<curl_off_t>(request.body.size()));
       }
     }
   }
 
-  Result<Response> attempt(const Request& request, const Target& target, const detail::Slist& headers,
-                           bool idempotent, const Attempt& attempt_info) {
+  Result<Response> attempt(const Request& request, const Target& target,
+                           const detail::Slist& headers, bool idempotent,
+                           const Attempt& attempt_info) {
     const Duration timeout = std::min(request.timeout.value_or(options.total_timeout),
                                       attempt_info.timeout().value_or(options.total_timeout));
     auto slot = hosts.acquire(target.host_port, timeout);
@@ -248,7 +267,8 @@ struct Client::Impl {
     long connects = 0;
     curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &connects);
     if (connects > 0) {
-      counters.new_connections.fetch_add(static_cast<std::uint64_t>(connects), std::memory_order_relaxed);
+      counters.new_connections.fetch_add(static_cast<std::uint64_t>(connects),
+                                         std::memory_order_relaxed);
     } else if (code == CURLE_OK) {
       counters.reused_connections.fetch_add(1, std::memory_order_relaxed);
     }
@@ -257,7 +277,8 @@ struct Client::Impl {
     if (code != CURLE_OK) {
       std::string detail = scrub(error_buffer, target.secrets);
       if (transfer.too_large) {
-        detail = "response larger than max_response_bytes = " + std::to_string(options.max_response_bytes);
+        detail = "response larger than max_response_bytes = " +
+                 std::to_string(options.max_response_bytes);
       }
       Error error = detail::curl_error(code, target.shown, detail);
       if (!idempotent && error.retriable() && !detail::nothing_was_sent(code)) {
@@ -281,8 +302,9 @@ struct Client::Impl {
     response.timing.total = micros(t);
     counters.bytes_received.fetch_add(response.body.size(), std::memory_order_relaxed);
 
-    Error status_error = classify::http(response.status, target.shown + ": HTTP " + std::to_string(response.status),
-                                        response.header("Retry-After").value_or(""), clock().wall_now());
+    Error status_error =
+        classify::http(response.status, target.shown + ": HTTP " + std::to_string(response.status),
+                       response.header("Retry-After").value_or(""), clock().wall_now());
     if (status_error.retriable()) {
       if (!idempotent) return fail(not_retried(std::move(status_error), request));
       return fail(std::move(status_error));
@@ -291,8 +313,9 @@ struct Client::Impl {
   }
 
   static Error not_retried(Error error, const Request& request) {
-    error.message += " (not retried: " + upper(request.method) +
-                     " is not idempotent; mark it Idempotency::idempotent or send an Idempotency-Key header)";
+    error.message +=
+        " (not retried: " + upper(request.method) +
+        " is not idempotent; mark it Idempotency::idempotent or send an Idempotency-Key header)";
     error.error_class = ErrorClass::non_retriable;
     error.retry_after.reset();
     return error;
@@ -326,13 +349,17 @@ struct Client::Impl {
 
     RetryPolicy policy = options.retry;
     policy.on_retry = [&](const RetryEvent& event) {
-      counters.retries[static_cast<std::size_t>(event.error_class)].fetch_add(1, std::memory_order_relaxed);
+      counters.retries[static_cast<std::size_t>(event.error_class)].fetch_add(
+          1, std::memory_order_relaxed);
       if (options.retry.on_retry) options.retry.on_retry(event);
       if (request.on_retry) request.on_retry(event);
     };
     auto out = retry(
         policy, [&](const Attempt& a) { return attempt(request, *target, headers, idempotent, a); },
-        {.operation = {}, .clock = options.clock, .sleeper = options.sleeper, .seed = options.seed});
+        {.operation = {},
+         .clock = options.clock,
+         .sleeper = options.sleeper,
+         .seed = options.seed});
     if (!out) return fail(std::move(out.value).error());
     out.value->attempts = out.report.attempts;
     return std::move(*out.value);
@@ -340,7 +367,9 @@ struct Client::Impl {
 };
 
 Result<std::shared_ptr<Client>> Client::make(ClientOptions options) {
-  auto invalid = [](const std::string& what) { return fail(Error::permanent("invalid http client option: " + what)); };
+  auto invalid = [](const std::string& what) {
+    return fail(Error::permanent("invalid http client option: " + what));
+  };
   if (options.connect_timeout <= Duration::zero()) return invalid("connect_timeout must be > 0");
   if (options.total_timeout <= Duration::zero()) return invalid("total_timeout must be > 0");
   if (options.max_connections == 0) return invalid("max_connections must be >= 1");
@@ -358,7 +387,8 @@ Result<std::shared_ptr<Client>> Client::make(ClientOptions options) {
   if (options.tls.insecure_skip_verify) {
     static std::once_flag warned;
     std::call_once(warned, [] {
-      std::cerr << "rebound http: WARNING: TLS certificate verification is OFF (tls.insecure_skip_verify); "
+      std::cerr << "rebound http: WARNING: TLS certificate verification is OFF "
+                   "(tls.insecure_skip_verify); "
                    "anyone on the path can read and change this traffic\n";
     });
   }
@@ -374,7 +404,9 @@ Result<std::shared_ptr<Client>> Client::make(ClientOptions options) {
        .validate_after_idle = std::chrono::hours{24},
        .max_lifetime = std::chrono::hours{24 * 365},
        .leak_threshold = std::chrono::hours{24}},
-      {.create = []() -> Result<std::unique_ptr<EasyHandle>> { return std::make_unique<EasyHandle>(); }});
+      {.create = []() -> Result<std::unique_ptr<EasyHandle>> {
+        return std::make_unique<EasyHandle>();
+      }});
   if (!handles) return fail(handles.error());
   impl->handles = std::move(*handles);
   return std::make_shared<Client>(std::move(impl));
@@ -391,7 +423,10 @@ Result<Response> Client::get(std::string_view url, Headers headers) {
 
 Result<Response> Client::post(std::string_view url, std::string json_body, Headers headers) {
   headers.emplace_back("Content-Type", "application/json");
-  return send({.method = "POST", .url = std::string(url), .headers = std::move(headers), .body = std::move(json_body)});
+  return send({.method = "POST",
+               .url = std::string(url),
+               .headers = std::move(headers),
+               .body = std::move(json_body)});
 }
 
 ClientStats Client::stats() const {
@@ -402,7 +437,8 @@ ClientStats Client::stats() const {
   s.new_connections = c.new_connections.load(std::memory_order_relaxed);
   s.reused_connections = c.reused_connections.load(std::memory_order_relaxed);
   s.failures = c.failures.load(std::memory_order_relaxed);
-  for (std::size_t i = 0; i < kErrorClassCount; ++i) s.retries_by_class[i] = c.retries[i].load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < kErrorClassCount; ++i)
+    s.retries_by_class[i] = c.retries[i].load(std::memory_order_relaxed);
   s.bytes_received = c.bytes_received.load(std::memory_order_relaxed);
   s.bytes_sent = c.bytes_sent.load(std::memory_order_relaxed);
   return s;
@@ -415,7 +451,9 @@ Client& default_client() {
   return *client;
 }
 
-Result<Response> get(std::string_view url, Headers headers) { return default_client().get(url, std::move(headers)); }
+Result<Response> get(std::string_view url, Headers headers) {
+  return default_client().get(url, std::move(headers));
+}
 
 Result<Response> post(std::string_view url, std::string json_body, Headers headers) {
   return default_client().post(url, std::move(json_body), std::move(headers));

@@ -40,7 +40,9 @@ Error curl_error(CURLcode code, std::string_view what, std::string_view detail) 
     case CURLE_SSL_ISSUER_ERROR:
       // A certificate problem never heals by retrying and must be seen.
       c = ErrorClass::non_retriable;
-      hint = "; check the server certificate or pass the CA that signed it (ClientOptions.tls.ca_file)";
+      hint =
+          "; check the server certificate or pass the CA that signed it "
+          "(ClientOptions.tls.ca_file)";
       break;
     case CURLE_FILESIZE_EXCEEDED:
     case CURLE_WRITE_ERROR:

@@ -21,7 +21,8 @@ class HostLimiter {
    public:
     Slot() = default;
     Slot(HostLimiter* owner, std::string host) : owner_(owner), host_(std::move(host)) {}
-    Slot(Slot&& other) noexcept : owner_(std::exchange(other.owner_, nullptr)), host_(std::move(other.host_)) {}
+    Slot(Slot&& other) noexcept
+        : owner_(std::exchange(other.owner_, nullptr)), host_(std::move(other.host_)) {}
     Slot& operator=(Slot&&) = delete;
     ~Slot() {
       if (owner_ != nullptr) owner_->release(host_);

@@ -9,14 +9,16 @@ namespace {
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
 
 bool secret_param(std::string_view name) {
   static constexpr std::array<std::string_view, 15> kSecret = {
-      "token",  "access_token",  "id_token",  "refresh_token", "key",  "api_key", "apikey", "password",
-      "passwd", "secret",        "client_secret", "signature", "sig", "auth",    "session"};
+      "token",         "access_token", "id_token", "refresh_token", "key",
+      "api_key",       "apikey",       "password", "passwd",        "secret",
+      "client_secret", "signature",    "sig",      "auth",          "session"};
   const std::string n = lower(name);
   return std::find(kSecret.begin(), kSecret.end(), n) != kSecret.end();
 }
@@ -57,7 +59,8 @@ std::string redact_url(std::string_view url) {
     if (at != std::string_view::npos) {
       const std::string_view userinfo = authority.substr(0, at);
       const auto colon = userinfo.find(':');
-      out += colon == std::string_view::npos ? std::string(userinfo) : std::string(userinfo.substr(0, colon)) + ":***";
+      out += colon == std::string_view::npos ? std::string(userinfo)
+                                             : std::string(userinfo.substr(0, colon)) + ":***";
       out += '@';
       rest.remove_prefix(at + 1);
     }

@@ -10,8 +10,10 @@ int main(int argc, char** argv) {
   CLI::App app{"rebound: retries that do not stampede, pooled clients, safe warehouse writes"};
   app.require_subcommand(1);
   int exit_code = rebound::cli::kOk;
+  rebound::cli::add_fleet_command(app, exit_code);
   rebound::cli::add_herd_command(app, exit_code);
   rebound::cli::add_load_command(app, exit_code);
+  rebound::cli::add_get_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

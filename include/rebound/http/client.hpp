@@ -83,7 +83,8 @@ struct ClientOptions {
   std::size_t max_per_host = 16;     // requests in flight to one host:port
   std::size_t max_response_bytes = std::size_t{64} << 20;
   TlsOptions tls;
-  bool reuse_connections = true;  // false: a new connection per request (the naive way, for comparisons)
+  bool reuse_connections =
+      true;  // false: a new connection per request (the naive way, for comparisons)
   RetryPolicy retry = policies::transient();
   Clock* clock = nullptr;  // retry loop injection (tests); defaults to the real ones
   Sleeper* sleeper = nullptr;
@@ -104,7 +105,8 @@ class Client {
   [[nodiscard]] Result<Response> send(const Request& request);
 
   [[nodiscard]] Result<Response> get(std::string_view url, Headers headers = {});
-  [[nodiscard]] Result<Response> post(std::string_view url, std::string json_body, Headers headers = {});
+  [[nodiscard]] Result<Response> post(std::string_view url, std::string json_body,
+                                      Headers headers = {});
 
   [[nodiscard]] ClientStats stats() const;
   [[nodiscard]] const ClientOptions& options() const noexcept;
@@ -123,6 +125,7 @@ class Client {
 // The process-wide default client (made on first use with ClientOptions{}).
 [[nodiscard]] Client& default_client();
 [[nodiscard]] Result<Response> get(std::string_view url, Headers headers = {});
-[[nodiscard]] Result<Response> post(std::string_view url, std::string json_body, Headers headers = {});
+[[nodiscard]] Result<Response> post(std::string_view url, std::string json_body,
+                                    Headers headers = {});
 
 }  // namespace rebound::http

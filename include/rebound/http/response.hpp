@@ -46,14 +46,14 @@ struct Response {
 };
 
 struct ClientStats {
-  std::uint64_t requests = 0;            // send() calls
-  std::uint64_t attempts = 0;            // transfers performed
+  std::uint64_t requests = 0;  // send() calls
+  std::uint64_t attempts = 0;  // transfers performed
   std::uint64_t new_connections = 0;
   std::uint64_t reused_connections = 0;
-  std::uint64_t failures = 0;            // send() calls that returned an error
+  std::uint64_t failures = 0;  // send() calls that returned an error
   std::array<std::uint64_t, kErrorClassCount> retries_by_class{};
-  std::uint64_t bytes_received = 0;      // bodies
-  std::uint64_t bytes_sent = 0;          // bodies
+  std::uint64_t bytes_received = 0;  // bodies
+  std::uint64_t bytes_sent = 0;      // bodies
 
   [[nodiscard]] double reuse_rate() const noexcept {
     const auto total = new_connections + reused_connections;

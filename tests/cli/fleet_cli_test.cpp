@@ -1,0 +1,151 @@
+// `rebound fleet` end to end: short fleets on SQLite and PostgreSQL, fault
+// rates at zero and high, the naive column biting on a small max_connections,
+// and invalid options rejected with clear errors.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "rebound/testing/command.hpp"
+#include "rebound/testing/postgres_server.hpp"
+
+namespace rebound {
+namespace {
+
+using testing::CommandResult;
+
+std::string binary() {
+  const char* env = std::getenv("REBOUND_BIN");
+  return env ? env : REBOUND_BINARY;
+}
+
+CommandResult fleet(std::vector<std::string> args) {
+  args.insert(args.begin(), {binary(), "fleet"});
+  return testing::run_command(args);
+}
+
+// A short fleet: enough processors and overlap to conflict, seconds to run.
+std::vector<std::string> short_fleet(std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"--processors", "12", "--batches", "3",
+                                   "--rows",       "20", "--json",    "--quiet"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+nlohmann::json parse(const CommandResult& r) {
+  auto doc = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_FALSE(doc.is_discarded()) << "stdout is not JSON:\n" << r.out << "\nstderr:\n" << r.err;
+  return doc;
+}
+
+void expect_rows_exact(const nlohmann::json& run) {
+  EXPECT_GT(run["rows_expected"].get<int>(), 0);
+  EXPECT_EQ(run["rows_in_table"], run["rows_expected"]);
+  EXPECT_EQ(run["rows_wrong"], 0);
+  EXPECT_EQ(run["rows_lost"], 0);
+  EXPECT_EQ(run["operations_failed"], 0);
+}
+
+testing::PostgresServer& postgres() {
+  // max_connections 20: a naive fleet of 32 processors must run out.
+  auto pg = testing::PostgresServer::shared({.max_connections = 20});
+  EXPECT_TRUE(pg) << (pg ? "" : pg.error().message);
+  return **pg;
+}
+
+TEST(FleetCli, SqliteShortRunPassesEveryTargetWithRowsExact) {
+  const CommandResult r = fleet(short_fleet());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto doc = parse(r);
+  EXPECT_TRUE(doc["pass"].get<bool>());
+  expect_rows_exact(doc["rebound"]);
+  EXPECT_GT(doc["rebound"]["connection_reuse_rate"].get<double>(), 0.9);
+  EXPECT_EQ(doc["naive"]["connection_reuse_rate"].get<double>(), 0.0);
+  for (const auto& row : doc["table"]) {
+    if (row["scored"].get<bool>()) EXPECT_TRUE(row["pass"].get<bool>()) << row.dump();
+  }
+}
+
+TEST(FleetCli, PostgresNaiveRunsOutOfConnectionsReboundDoesNot) {
+  const std::string url = postgres().url();
+  const CommandResult r = fleet({"--processors", "32", "--batches", "2", "--rows", "20", "--json",
+                                 "--quiet", "--warehouse", url, "--pool-size", "6"});
+  const auto doc = parse(r);
+  ASSERT_TRUE(doc.is_object()) << r.err;
+  EXPECT_GT(doc["naive"]["too_many_connections"].get<int>(), 0) << "the control run must bite";
+  EXPECT_EQ(doc["rebound"]["too_many_connections"].get<int>(), 0);
+  expect_rows_exact(doc["rebound"]);
+  EXPECT_TRUE(doc["pass"].get<bool>()) << doc["table"].dump(2);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(FleetCli, ZeroFaultRatesStillWriteEveryRow) {
+  const CommandResult r = fleet(short_fleet(
+      {"--error-rate", "0", "--throttle-rate", "0", "--drop-rate", "0", "--slow-rate", "0"}));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto doc = parse(r);
+  expect_rows_exact(doc["rebound"]);
+  expect_rows_exact(doc["naive"]);  // nothing fails without faults: both exact
+}
+
+TEST(FleetCli, HighFaultRatesHurtTheNaiveWayMore) {
+  const CommandResult r =
+      fleet(short_fleet({"--error-rate", "0.3", "--drop-rate", "0.2", "--throttle-rate", "0"}));
+  ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.err;
+  const auto doc = parse(r);
+  const auto& naive = doc["naive"];
+  const auto& rebound = doc["rebound"];
+  EXPECT_GT(naive["operations_failed"].get<int>(), rebound["operations_failed"].get<int>());
+  // Whatever failed, nothing written is wrong or doubled: lost rows are the only damage.
+  for (const auto* run : {&naive, &rebound}) {
+    EXPECT_EQ((*run)["rows_wrong"].get<int>(), 0);
+    EXPECT_EQ((*run)["rows_in_table"].get<int>() + (*run)["rows_lost"].get<int>(),
+              (*run)["rows_expected"].get<int>());
+  }
+}
+
+TEST(FleetCli, WritesMetricsAndPlotFiles) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("fleet-cli-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto metrics = (dir / "fleet.prom").string();
+  const auto plot = (dir / "fleet.svg").string();
+  const CommandResult r = fleet(short_fleet({"--metrics", metrics, "--plot", plot}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::stringstream prom, svg;
+  prom << std::ifstream(metrics).rdbuf();
+  svg << std::ifstream(plot).rdbuf();
+  EXPECT_NE(prom.str().find("# TYPE rebound_fleet_operations_total counter"), std::string::npos)
+      << prom.str();
+  EXPECT_NE(prom.str().find("rebound_fleet_operations_total{mode=\"rebound\"} 36"),
+            std::string::npos);
+  EXPECT_NE(prom.str().find("rebound_http_connections_reused_total{mode=\"rebound\"}"),
+            std::string::npos);
+  EXPECT_EQ(svg.str().rfind("<svg", 0), 0u);
+  EXPECT_NE(svg.str().find("</svg>"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(FleetCli, InvalidOptionsGetClearErrors) {
+  auto expect_usage = [](std::vector<std::string> args, const std::string& needle, int code) {
+    const CommandResult r = fleet(args);
+    EXPECT_EQ(r.exit_code, code) << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << "stderr: " << r.err;
+    EXPECT_EQ(r.out.find("\"pass\""), std::string::npos) << "no report for a rejected run";
+  };
+  expect_usage({"--processors", "-3"}, "--processors -3", 2);
+  expect_usage({"--batches", "0"}, "--batches 0", 2);
+  expect_usage({"--error-rate", "1.5"}, "--error-rate 1.5", 2);
+  expect_usage({"--error-rate", "0.6", "--drop-rate", "0.6"}, "fault rates add up", 2);
+  expect_usage({"--warehouse", "mysql://user:hunter2@db/x", "--quiet"}, "mysql", 2);
+  expect_usage({"--source", "http://127.0.0.1:1", "--quiet"}, "127.0.0.1:1", 4);
+  // The password never reaches the terminal.
+  const CommandResult r = fleet({"--warehouse", "mysql://user:hunter2@db/x", "--quiet"});
+  EXPECT_EQ(r.err.find("hunter2"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace rebound

@@ -1,0 +1,134 @@
+#include "fleet_fetch.hpp"
+
+#include <rebound/http/client.hpp>
+#include <rebound/retry/classify.hpp>
+#include <rebound/retry/retry_loop.hpp>
+
+#include <chrono>
+
+namespace rebound::cli {
+namespace {
+
+Duration scaled_seconds(double seconds, double scale) {
+  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds * scale));
+}
+
+// Turns a response into the fetch's result: a 2xx body, or a classified error.
+Result<std::string> body_of(Result<http::Response> response) {
+  if (!response) return fail(response.error());
+  if (response->status < 200 || response->status > 299) {
+    return fail(classify::http(response->status,
+                               "source answered HTTP " + std::to_string(response->status),
+                               response->header("Retry-After").value_or("")));
+  }
+  return std::move(response->body);
+}
+
+// The guide's "before": requests.get() in a fixed-delay 3-attempt loop that
+// catches everything — a new connection for every request, no jitter, no hints.
+class NaiveFetcher final : public Fetcher {
+ public:
+  NaiveFetcher(std::shared_ptr<http::Client> client, double scale)
+      : client_(std::move(client)),
+        policy_{.rules = {ClassRule{
+                    .classes = {ErrorClass::transient, ErrorClass::rate_limited,
+                                ErrorClass::too_many_connections, ErrorClass::quota_exceeded,
+                                ErrorClass::serialization_conflict},
+                    .initial = scaled_seconds(5, scale),
+                    .maximum = scaled_seconds(5, scale),
+                    .multiplier = 1,
+                    .jitter = Jitter::none,
+                    .max_attempts = 3}},
+                .deadline = std::chrono::hours{1},
+                .max_attempts = 3} {}
+
+  FetchOutcome fetch(const std::string& url,
+                     const std::function<void(const RetryEvent&)>& on_retry) override {
+    RetryPolicy policy = policy_;
+    policy.on_retry = on_retry;
+    FetchOutcome outcome;
+    auto out = retry(policy, [&]() -> Result<std::string> {
+      const auto start = std::chrono::steady_clock::now();
+      Result<std::string> body = body_of(client_->send({.method = "GET", .url = url}));
+      outcome.latency_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count();
+      if (!body) body.error().retry_after.reset();  // the naive loop never reads Retry-After
+      return body;
+    });
+    outcome.attempts = out.report.attempts;
+    outcome.body = std::move(out.value);
+    return outcome;
+  }
+
+  FetchStats stats() const override {
+    const http::ClientStats s = client_->stats();
+    return {.new_connections = s.new_connections, .reused_connections = s.reused_connections};
+  }
+
+ private:
+  std::shared_ptr<http::Client> client_;
+  RetryPolicy policy_;
+};
+
+// The rebound way: one pooled client for every processor, its own retries
+// (transient and 429 with Retry-After honoured, jittered, budgeted).
+class PooledFetcher final : public Fetcher {
+ public:
+  explicit PooledFetcher(std::shared_ptr<http::Client> client) : client_(std::move(client)) {}
+
+  FetchOutcome fetch(const std::string& url,
+                     const std::function<void(const RetryEvent&)>& on_retry) override {
+    FetchOutcome outcome;
+    outcome.attempts = 1;
+    Result<http::Response> response =
+        client_->send({.method = "GET", .url = url, .on_retry = [&](const RetryEvent& e) {
+                         ++outcome.attempts;
+                         on_retry(e);
+                       }});
+    if (response)
+      outcome.latency_ms =
+          std::chrono::duration<double, std::milli>(response->timing.total).count();
+    outcome.body = body_of(std::move(response));
+    return outcome;
+  }
+
+  FetchStats stats() const override {
+    const http::ClientStats s = client_->stats();
+    return {.new_connections = s.new_connections, .reused_connections = s.reused_connections};
+  }
+
+ private:
+  std::shared_ptr<http::Client> client_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Fetcher>> make_fetcher(FetchMode mode, FetchOptions options) {
+  if (mode == FetchMode::new_connection_each_request) {
+    auto client = http::Client::make({.reuse_connections = false, .retry = RetryPolicy{}});
+    if (!client) return fail(client.error());
+    return std::unique_ptr<Fetcher>(std::make_unique<NaiveFetcher>(*client, options.scale));
+  }
+  RetryPolicy retry =
+      policies::compose(policies::quota(options.scale), policies::transient(options.scale));
+  retry.budget = options.budget;
+  auto client = http::Client::make({.retry = retry});
+  if (!client) return fail(client.error());
+  return std::unique_ptr<Fetcher>(std::make_unique<PooledFetcher>(*client));
+}
+
+Status probe_source(const std::string& base_url) {
+  auto client = http::Client::make({.connect_timeout = std::chrono::seconds{3},
+                                    .total_timeout = std::chrono::seconds{5},
+                                    .retry = RetryPolicy{}});
+  if (!client) return fail(client.error());
+  auto response = (*client)->send({.method = "GET", .url = base_url + "/"});
+  if (!response) {
+    return fail(Error::make(response.error().error_class, "cannot reach the source " + base_url +
+                                                              ": " + response.error().message));
+  }
+  return {};
+}
+
+}  // namespace rebound::cli

@@ -1,0 +1,55 @@
+// Fleet fetch — how a processor gets its batch over HTTP, the naive way (a
+// new connection per request, a fixed-delay 3-attempt loop around it) or the
+// rebound way (one pooled client shared by every processor, retries built in).
+//
+//   auto fetcher = make_fetcher(FetchMode::pooled, {.scale = 0.01, .budget = budget}).value();
+//   FetchOutcome got = fetcher->fetch(url, on_retry);
+//   got.body; got.attempts; got.latency_ms;     // latency of the attempt that answered
+//
+// Thread safety: a Fetcher is thread-safe; fetch() may run on many threads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <rebound/retry/budget.hpp>
+#include <rebound/retry/policy.hpp>
+
+namespace rebound::cli {
+
+enum class FetchMode { new_connection_each_request, pooled };
+
+struct FetchOptions {
+  double scale = 0.01;                  // retry delays: the guide's seconds × scale
+  std::shared_ptr<RetryBudget> budget;  // pooled mode: shared with the writes
+};
+
+struct FetchOutcome {
+  Result<std::string> body;
+  int attempts = 0;
+  double latency_ms = 0;  // the successful attempt, connection setup included
+};
+
+struct FetchStats {
+  std::uint64_t new_connections = 0;
+  std::uint64_t reused_connections = 0;
+};
+
+class Fetcher {
+ public:
+  virtual ~Fetcher() = default;
+  // GETs url; on_retry runs before each retry sleep (on the calling thread).
+  [[nodiscard]] virtual FetchOutcome fetch(
+      const std::string& url, const std::function<void(const RetryEvent&)>& on_retry) = 0;
+  [[nodiscard]] virtual FetchStats stats() const = 0;
+};
+
+[[nodiscard]] Result<std::unique_ptr<Fetcher>> make_fetcher(FetchMode mode, FetchOptions options);
+
+// Checks that a source answers at all (any HTTP status) within a few seconds;
+// the error names the URL (redacted) and what failed.
+[[nodiscard]] Status probe_source(const std::string& base_url);
+
+}  // namespace rebound::cli

@@ -1,0 +1,58 @@
+// Fleet source — the built-in HTTP data source `rebound fleet` starts on
+// loopback when no --source is given.
+//
+//   auto source = FleetSource::start(workload, {.error_rate = 0.05, .latency = 2ms}).value();
+//   source->url();   // "http://127.0.0.1:41234"
+//   // GET /batch?processor=3&batch=1 -> {"records": [...]} (FleetWorkload::batch)
+//
+// Faults are injected per request with the configured rates, decided by a
+// hash of (seed, path, how many times that path was asked), so both runs of
+// the fleet meet the same faults on the same requests:
+//   error_rate     503 Service Unavailable
+//   throttle_rate  429 Too Many Requests with Retry-After: 1
+//   drop_rate      connection closed without a response
+//   slow_rate      response delayed by `slow_delay`
+// `latency` models the network between a processor and a remote API: every
+// response waits one round trip, and every new connection waits three more
+// (TCP + TLS 1.2 handshakes) before its first request is read. Loopback has
+// no round trip of its own, so without it a new connection costs almost
+// nothing and pooling would look pointless; with it the comparison is the one
+// the guide made against a real API. Set it to 0 for raw loopback.
+//
+// Thread safety: thread-safe; the server runs its own threads and stops in
+// the destructor.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <rebound/retry/error.hpp>
+
+#include "fleet_workload.hpp"
+
+namespace rebound::cli {
+
+struct FaultRates {
+  double error_rate = 0.05;
+  double throttle_rate = 0.01;
+  double drop_rate = 0.03;
+  double slow_rate = 0.02;
+  std::chrono::milliseconds slow_delay{30};
+  std::chrono::microseconds latency{2000};
+};
+
+class FleetSource {
+ public:
+  virtual ~FleetSource() = default;
+  [[nodiscard]] virtual std::string url() const = 0;
+  [[nodiscard]] virtual std::uint64_t requests() const = 0;
+  [[nodiscard]] virtual std::uint64_t faults() const = 0;
+
+  // Starts the server on 127.0.0.1 and an ephemeral port. Errors: rates
+  // outside [0, 1] or summing above 1 (permanent), or the socket (transient).
+  [[nodiscard]] static Result<std::unique_ptr<FleetSource>> start(FleetWorkload workload,
+                                                                  FaultRates faults);
+};
+
+}  // namespace rebound::cli
