@@ -1,10 +1,10 @@
 // rebound herd — N clients start at once and fight over one row under
 // optimistic concurrency; the table shows, per backoff strategy, how much work
 // (calls) and how much simulated time the herd needs to drain:
-//   rebound herd [--clients-max 100] [--step 10] [--seed 1] [--base-ms 5]
-//                [--cap-ms 2000] [--budget 100] [--runs 10] [--json]
-// Simulated time: it finishes in milliseconds and the same seed prints the
-// same table. See docs/herd.md for the model and how to read it.
+//   rebound herd [--clients-max 100] [--step 10] [--seed 1] [--base 5] [--cap 2000]
+//                [--budget 100] [--runs 10] [--strategies full,decorrelated] [--json]
+// Simulated time: it finishes in well under a second and the same seed prints
+// the same table. See docs/herd.md for the model and how to read it.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "commands.hpp"
@@ -33,14 +34,19 @@ struct HerdArgs {
   double cap_ms = 2000;
   double budget = 100;
   int runs = 10;
+  std::vector<std::string> strategies;  // empty: all of sim::herd_strategies()
   bool json = false;
 };
+
+// rebound's own names (to_string(Jitter)), plus "constant" for none.
+std::optional<Jitter> strategy_named(std::string_view name) {
+  if (name == "constant") return Jitter::none;
+  return parse_jitter(name);
+}
 
 Duration from_ms(double ms) {
   return std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(ms));
 }
-
-double ms(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 // Checks the command line before anything runs; the message names the option.
 std::optional<std::string> invalid_option(const HerdArgs& a) {
@@ -49,11 +55,20 @@ std::optional<std::string> invalid_option(const HerdArgs& a) {
   if (a.clients_min && (*a.clients_min <= 0 || *a.clients_min > a.clients_max))
     return fmt::format("--clients-min must be in [1, --clients-max = {}] (got {})", a.clients_max,
                        *a.clients_min);
-  if (!(a.base_ms > 0)) return fmt::format("--base-ms must be > 0 (got {})", a.base_ms);
+  // Written as !(x > 0) so NaN is rejected too.
+  if (!(a.base_ms > 0)) return fmt::format("--base must be > 0 ms (got {})", a.base_ms);
   if (!(a.cap_ms >= a.base_ms))
-    return fmt::format("--cap-ms must be >= --base-ms = {} (got {})", a.base_ms, a.cap_ms);
+    return fmt::format("--cap must be >= --base = {} ms (got {})", a.base_ms, a.cap_ms);
+  if (!(a.cap_ms <= 3.6e6)) return fmt::format("--cap must be <= 1 hour (got {} ms)", a.cap_ms);
   if (!(a.budget >= 0)) return fmt::format("--budget must be >= 0 tokens (got {})", a.budget);
   if (a.runs <= 0) return fmt::format("--runs must be > 0 (got {})", a.runs);
+  for (const std::string& name : a.strategies) {
+    if (!strategy_named(name))
+      return fmt::format(
+          "--strategies: unknown strategy '{}' (use none|constant, exponential, full, equal, "
+          "decorrelated, smooth)",
+          name);
+  }
   return std::nullopt;
 }
 
@@ -67,18 +82,48 @@ std::vector<int> herd_sizes(const HerdArgs& a) {
   return sizes;
 }
 
+std::vector<Jitter> chosen_strategies(const HerdArgs& a) {
+  if (a.strategies.empty()) return sim::herd_strategies();
+  std::vector<Jitter> out;
+  for (const std::string& name : a.strategies) {
+    const Jitter j = strategy_named(name).value_or(Jitter::full);  // validated before
+    if (std::find(out.begin(), out.end(), j) == out.end()) out.push_back(j);
+  }
+  return out;
+}
+
+// The table says which strategies have no jitter at all.
 std::string row_name(const sim::HerdResult& r) {
-  std::string name{to_string(r.jitter)};
-  if (r.jitter == Jitter::none) name = "none (constant)";
+  std::string name;
+  switch (r.jitter) {
+    case Jitter::none:
+      name = "constant (no jitter)";
+      break;
+    case Jitter::exponential:
+      name = "exponential (no jitter)";
+      break;
+    case Jitter::full:
+      name = "full jitter";
+      break;
+    case Jitter::equal:
+      name = "equal jitter";
+      break;
+    case Jitter::decorrelated:
+      name = "decorrelated jitter";
+      break;
+    default:
+      name = "smooth decorrelated";
+      break;
+  }
   return r.budgeted ? name + " + budget" : name;
 }
 
 void print_table(int clients, const std::vector<sim::HerdResult>& rows) {
   fmt::print("\n{} clients\n", clients);
-  fmt::print("{:<24} {:>10} {:>12} {:>13} {:>8}\n", "strategy", "calls", "time (ms)",
+  fmt::print("{:<32} {:>9} {:>11} {:>13} {:>8}\n", "strategy", "calls", "time (ms)",
              "calls/client", "gave up");
   for (const sim::HerdResult& r : rows) {
-    fmt::print("{:<24} {:>10.1f} {:>12.1f} {:>13.2f} {:>8.1f}\n", row_name(r), r.mean_calls(),
+    fmt::print("{:<32} {:>9.1f} {:>11.1f} {:>13.2f} {:>8.1f}\n", row_name(r), r.mean_calls(),
                r.completion_ms(), r.calls_per_client(), r.mean_gave_up());
   }
 }
@@ -98,31 +143,36 @@ int run_herd_command(const HerdArgs& a) {
     std::cerr << "rebound herd: " << *why << "\n";
     return kUsage;
   }
-  sim::HerdOptions base{.seed = a.seed,
-                        .base = from_ms(a.base_ms),
-                        .cap = from_ms(a.cap_ms),
-                        .runs = a.runs,
-                        .budget_tokens = a.budget};
-  nlohmann::json doc = {{"seed", a.seed},
-                        {"base_ms", a.base_ms},
-                        {"cap_ms", a.cap_ms},
-                        {"budget_tokens", a.budget},
-                        {"runs", a.runs},
-                        {"network_mean_ms", ms(base.network_mean)},
-                        {"network_sd_ms", ms(base.network_sd)},
-                        {"herds", nlohmann::json::array()}};
+  const sim::HerdOptions base{.seed = a.seed,
+                              .base = from_ms(a.base_ms),
+                              .cap = from_ms(a.cap_ms),
+                              .runs = a.runs,
+                              .budget_tokens = a.budget};
+  const std::vector<Jitter> strategies = chosen_strategies(a);
+  nlohmann::json names = nlohmann::json::array();
+  for (Jitter j : strategies) names.push_back(std::string(to_string(j)));
+  nlohmann::json doc = {
+      {"seed", a.seed},
+      {"base_ms", a.base_ms},
+      {"cap_ms", a.cap_ms},
+      {"budget_tokens", a.budget},
+      {"runs", a.runs},
+      {"network_mean_ms", std::chrono::duration<double, std::milli>(base.network_mean).count()},
+      {"network_sd_ms", std::chrono::duration<double, std::milli>(base.network_sd).count()},
+      {"strategies", names},
+      {"herds", nlohmann::json::array()}};
   if (!a.json) {
     fmt::print(
         "rebound herd: clients start together and race to update one row (optimistic "
-        "concurrency).\nseed {}, backoff base {} ms, cap {} ms, network {} +/- {} ms one way, "
+        "concurrency).\nseed {}, backoff base {} ms, cap {} ms, network 10 +/- 2 ms one way, "
         "mean of {} runs{}\n",
-        a.seed, a.base_ms, a.cap_ms, ms(base.network_mean), ms(base.network_sd), a.runs,
+        a.seed, a.base_ms, a.cap_ms, a.runs,
         a.budget > 0 ? fmt::format(", shared retry budget {} tokens", a.budget) : "");
   }
   for (int n : herd_sizes(a)) {
     sim::HerdOptions o = base;
     o.clients = n;
-    auto rows = sim::run_herd(o);
+    auto rows = sim::run_herd(o, strategies);
     if (!rows) {
       std::cerr << "rebound herd: " << rows.error().message << "\n";
       return kUsage;
@@ -149,11 +199,16 @@ void add_herd_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--step", args->step, "Herd size step (default 10)");
   cmd->add_option("--clients-min", args->clients_min, "Smallest herd (default: --step)");
   cmd->add_option("--seed", args->seed, "Seed; the same seed prints the same table");
-  cmd->add_option("--base-ms", args->base_ms, "Backoff base / initial delay in ms (default 5)");
-  cmd->add_option("--cap-ms", args->cap_ms, "Backoff cap in ms (default 2000)");
+  cmd->add_option("--base,--base-ms", args->base_ms,
+                  "Backoff base / initial delay in ms (default 5)");
+  cmd->add_option("--cap,--cap-ms", args->cap_ms, "Backoff cap in ms (default 2000)");
   cmd->add_option("--budget", args->budget,
                   "Shared retry budget in tokens for the '+ budget' rows; 0 = none (default 100)");
-  cmd->add_option("--runs", args->runs, "Herds averaged per row (default 10)");
+  cmd->add_option("--runs", args->runs, "Herds averaged per row (default 10; the blog used 100)");
+  cmd->add_option("--strategies", args->strategies,
+                  "Comma-separated subset: none|constant, exponential, full, equal, decorrelated, "
+                  "smooth (default: all)")
+      ->delimiter(',');
   cmd->add_flag("--json", args->json, "Print one JSON document instead of tables");
   cmd->callback([args, &exit_code] { exit_code = run_herd_command(*args); });
 }
