@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""HTTP figures in one run: rebound's pooled client side by side with wrk and
+Python requests, all against ONE nginx (plain HTTP + HTTPS with a throwaway
+CA) that `http_compare serve` starts. Prints a table of ratios with goals.
+
+    bench/http/compare.py [--build DIR] [--seconds 5]
+
+Needs wrk (Debian wrk) and python3-requests. Build first, or let the script
+build http_compare in DIR (default build-http-bench, Release).
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def rebound(bin_, *args):
+    return json.loads(sh([bin_, *map(str, args)]).strip().splitlines()[-1])
+
+
+def wrk(url, threads, conns, seconds):
+    out = sh(["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--latency", url])
+    lat = re.search(r"Latency\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 1.0, "ms": 1e3, "s": 1e6}[lat.group(2)]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return {"mean_us": float(lat.group(1)) * scale, "rps": rps}
+
+
+def python_requests(url, n, session):
+    code = f"""
+import time, requests
+url = {url!r}
+s = requests.Session() if {session} else None
+get = s.get if s else requests.get
+get(url)
+t0 = time.perf_counter()
+for _ in range({n}):
+    r = get(url)
+    assert r.status_code == 200
+print((time.perf_counter() - t0) / {n} * 1e6)
+"""
+    return float(sh(["/usr/bin/python3", "-c", code]).strip())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(ROOT, "build-http-bench"))
+    ap.add_argument("--seconds", type=int, default=5)
+    args = ap.parse_args()
+    subprocess.run(["cmake", "-S", ROOT, "-B", args.build, "-G", "Ninja",
+                    "-DCMAKE_BUILD_TYPE=Release", "-DREBOUND_BUILD_BENCH=ON"],
+                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", args.build, "--target", "http_compare", "-j2"],
+                   check=True, stdout=subprocess.DEVNULL)
+    bin_ = os.path.join(args.build, "bench", "http", "http_compare")
+
+    server = subprocess.Popen([bin_, "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        info = json.loads(server.stdout.readline())
+        http, https, ca = info["http"] + "/status", info["https"] + "/status", info["ca"]
+        secs = args.seconds
+        rows = []
+
+        # 1. Sequential latency on one kept-alive connection vs wrk -t1 -c1.
+        w1 = wrk(http, 1, 1, secs)
+        seq = rebound(bin_, "seq", http, int(max(2000, w1["rps"] * secs)))
+        rows.append(("sequential GET latency, 1 conn (us)", seq["mean_us"], "wrk -t1 -c1",
+                     w1["mean_us"], seq["mean_us"] / w1["mean_us"], "<= 1.2x wrk latency",
+                     seq["mean_us"] / w1["mean_us"] <= 1.2))
+
+        # 2. Throughput, 8 threads sharing one client vs wrk -t2 -c8.
+        w8 = wrk(http, 2, 8, secs)
+        thr = rebound(bin_, "threads", http, 8, int(max(10000, w8["rps"] * secs)))
+        rows.append(("throughput, 8 threads (req/s)", thr["rps"], "wrk -t2 -c8", w8["rps"],
+                     thr["rps"] / w8["rps"], ">= 0.8x wrk", thr["rps"] / w8["rps"] >= 0.8))
+
+        # 3. Python requests: Session (pooled) and plain requests.get.
+        py_session = python_requests(http, 2000, True)
+        py_plain = python_requests(http, 500, False)
+        rows.append(("sequential GET latency (us)", seq["mean_us"], "requests.Session",
+                     py_session, py_session / seq["mean_us"], ">= 10x faster",
+                     py_session / seq["mean_us"] >= 10))
+        rows.append(("sequential GET latency (us)", seq["mean_us"], "requests.get",
+                     py_plain, py_plain / seq["mean_us"], "(no goal)", None))
+
+        # 4. HTTPS: pooled vs a new connection (TCP + TLS handshake) per request.
+        tls_pooled = rebound(bin_, "seq", https, 5000, ca)
+        tls_fresh = rebound(bin_, "seq", https, 500, ca, "--no-reuse")
+        rows.append(("HTTPS GET latency, pooled (us)", tls_pooled["mean_us"],
+                     "rebound, new conn/request", tls_fresh["mean_us"],
+                     tls_fresh["mean_us"] / tls_pooled["mean_us"], ">= 20x faster",
+                     tls_fresh["mean_us"] / tls_pooled["mean_us"] >= 20))
+
+        # 5. Reuse over 10k requests on 8 threads.
+        reuse = rebound(bin_, "threads", http, 8, 10000)
+        rows.append(("reuse rate, 10k GETs on 8 threads", reuse["reuse_rate"] * 100, "-", None,
+                     None, ">= 99%", reuse["reuse_rate"] >= 0.99))
+        w8s = wrk(https, 2, 8, secs)
+        thr_tls = rebound(bin_, "threads", https, 8, int(max(5000, w8s["rps"] * secs)), ca)
+        rows.append(("HTTPS throughput, 8 threads (req/s)", thr_tls["rps"], "wrk -t2 -c8 (TLS)",
+                     w8s["rps"], thr_tls["rps"] / w8s["rps"], "(no goal)", None))
+    finally:
+        server.stdin.close()
+        server.wait(timeout=30)
+
+    print(f"nginx /status on 127.0.0.1, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}")
+    print(f"| measure | rebound | reference | reference value | ratio | goal | met |")
+    print(f"|---|---:|---|---:|---:|---|---|")
+    for name, mine, ref, ref_v, ratio, goal, met in rows:
+        fmt = lambda v: "-" if v is None else (f"{v:.1f}" if v >= 100 else f"{v:.2f}")
+        print(f"| {name} | {fmt(mine)} | {ref} | {fmt(ref_v)} | {fmt(ratio)} | {goal} | "
+              f"{'-' if met is None else ('yes' if met else 'NO')} |")
+    print(f"(new connections: sequential {seq['new_connections']}, 8 threads "
+          f"{reuse['new_connections']}; HTTPS pooled {tls_pooled['new_connections']}, "
+          f"fresh {tls_fresh['new_connections']})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
