@@ -97,6 +97,35 @@ TEST_F(ClientFaults, RetryAfterHttpDateIsReadAgainstTheInjectedWallClock) {
   EXPECT_EQ(clock_.sleeps(), std::vector<Duration>{7s});
 }
 
+TEST_F(ClientFaults, RetryAfterOn503IsHonouredToo) {
+  server_->script("/busy", {Reply::retry_after("3", 503), Reply::text(200, "ok")});
+  auto client = make_client();
+  auto r = client->get(server_->url("/busy"));
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_EQ(clock_.sleeps(), std::vector<Duration>{3s});
+}
+
+TEST_F(ClientFaults, RetryAfterBeyondTheDeadlineNeverSleepsPastIt) {
+  server_->script("/later", {Reply::retry_after("600"), Reply::text(200, "ok")});
+  RetryPolicy policy = policies::transient();
+  policy.deadline = 10s;
+  auto client = make_client({.retry = policy});
+  auto r = client->get(server_->url("/later"));
+  EXPECT_LE(clock_.total_slept(), Duration{10s});
+  ASSERT_FALSE(r) << "sleeping 600 s would pass the 10 s deadline";
+  EXPECT_EQ(r.error().error_class, ErrorClass::rate_limited) << r.error().describe();
+  EXPECT_EQ(server_->requests_served(), 1u);
+}
+
+TEST_F(ClientFaults, MalformedRetryAfterFallsBackToBackoff) {
+  server_->script("/odd", {Reply::retry_after("soon"), Reply::text(200, "ok")});
+  auto client = make_client();
+  auto r = client->get(server_->url("/odd"));
+  ASSERT_TRUE(r) << r.error().describe();
+  ASSERT_EQ(clock_.sleeps().size(), 1u);
+  EXPECT_LE(clock_.sleeps()[0], 100ms);
+}
+
 TEST_F(ClientFaults, GivesUpAfterThreeAttemptsNamingStatusMethodAndUrl) {
   server_->script("/down", {Reply::status_only(503)});
   auto client = make_client();
