@@ -166,7 +166,11 @@ Result<RunStats> run_fleet(const FleetConfig& config, Mode mode, const Progress&
       },
   });
   if (!cache) return fail(cache.error());
-  auto budget = RetryBudget::make({.max_tokens = 400, .retry_cost = 1, .success_refund = 0.2});
+  // One budget for every processor's HTTP and write retries. A dead back end
+  // gets at most 500 retries from the whole fleet before retries stop; each
+  // success buys one back, so healthy contention (conflicts that resolve)
+  // never starves, while a storm against a failing server is capped.
+  auto budget = RetryBudget::make({.max_tokens = 1000, .retry_cost = 1, .success_refund = 1});
   if (!budget) return fail(budget.error());
 
   auto fetcher = make_fetcher(naive ? FetchMode::new_connection_each_request : FetchMode::pooled,

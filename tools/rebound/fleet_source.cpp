@@ -90,9 +90,9 @@ class BuiltinSource final : public FleetSource {
       return Reply::text(400,
                          R"({"error":"processor and batch must be integers within the workload"})");
     }
-    // Network model: a new connection pays three round trips (TCP + TLS 1.2
-    // handshakes) before its first request, every response one more.
-    std::this_thread::sleep_for(faults_.latency * (req.on_connection == 0 ? 4 : 1));
+    // Network model: a new connection pays four round trips before its first
+    // request (DNS lookup, TCP handshake, TLS 1.2 handshake), every response one more.
+    std::this_thread::sleep_for(faults_.latency * (req.on_connection == 0 ? 5 : 1));
     const Injected fault = fault_for(processor, batch);
     if (fault != Injected::none) faults_served_.fetch_add(1);
     switch (fault) {

@@ -13,8 +13,9 @@
 //   drop_rate      connection closed without a response
 //   slow_rate      response delayed by `slow_delay`
 // `latency` models the network between a processor and a remote API: every
-// response waits one round trip, and every new connection waits three more
-// (TCP + TLS 1.2 handshakes) before its first request is read. Loopback has
+// response waits one round trip, and every new connection waits four more
+// (a DNS lookup — requests.get caches none —, the TCP handshake and the two
+// round trips of a TLS 1.2 handshake) before its first request is answered. Loopback has
 // no round trip of its own, so without it a new connection costs almost
 // nothing and pooling would look pointless; with it the comparison is the one
 // the guide made against a real API. Set it to 0 for raw loopback.
