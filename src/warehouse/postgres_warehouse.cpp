@@ -415,6 +415,15 @@ class PgSession final : public Session {
         updates += (updates.empty() ? "" : ", ") + (q + " = s." + q);
       }
     }
+    // Temporary tables are never auto-analyzed: without statistics the
+    // planner assumes a big staging table, hash-joins it against a sequential
+    // scan of the target, and under SERIALIZABLE a sequential scan takes a
+    // predicate lock on the whole target, so every concurrent MERGE conflicts
+    // with every other. With real row counts it probes the key index instead
+    // and only rows that really overlap conflict.
+    if (auto analyzed = run("ANALYZE " + staging.quoted(), {}, "analyzing " + staging.display()); !analyzed) {
+      return fail(std::move(analyzed.error()));
+    }
     std::string sql =
         "MERGE INTO " + target.quoted() + " AS t USING " + staging.quoted() + " AS s ON " + on;
     if (!updates.empty()) sql += " WHEN MATCHED THEN UPDATE SET " + updates;
