@@ -276,7 +276,9 @@ struct Client::Impl {
 
     if (code != CURLE_OK) {
       std::string detail = scrub(error_buffer, target.secrets);
-      if (transfer.too_large) {
+      if (transfer.too_large || code == CURLE_FILESIZE_EXCEEDED) {
+        // Content-Length over the limit (curl refuses before reading the
+        // body) or a body that grew past it: either way, name the limit.
         detail = "response larger than max_response_bytes = " +
                  std::to_string(options.max_response_bytes);
       }

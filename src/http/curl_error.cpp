@@ -46,8 +46,9 @@ Error curl_error(CURLcode code, std::string_view what, std::string_view detail) 
       break;
     case CURLE_FILESIZE_EXCEEDED:
     case CURLE_WRITE_ERROR:
+      // Only our body callback refuses to write, when the body outgrows
+      // max_response_bytes; the caller's detail names the limit.
       c = ErrorClass::permanent;
-      hint = "; the response is larger than max_response_bytes";
       break;
     case CURLE_WEIRD_SERVER_REPLY:
       c = ErrorClass::permanent;
