@@ -215,23 +215,29 @@ const std::vector<Jitter>& herd_strategies() noexcept {
   return all;
 }
 
-Result<std::vector<HerdResult>> run_herd(const HerdOptions& options) {
+Result<std::vector<HerdResult>> run_herd(const HerdOptions& options,
+                                         std::span<const Jitter> strategies) {
+  if (strategies.empty()) return fail(detail::invalid("strategies", "the list is empty"));
   std::vector<HerdResult> rows;
   HerdOptions unbudgeted = options;
   unbudgeted.budget_tokens = 0;
-  for (Jitter j : herd_strategies()) {
+  for (Jitter j : strategies) {
     auto r = simulate_herd(unbudgeted, j);
     if (!r) return fail(std::move(r).error());
     rows.push_back(*r);
   }
   if (options.budget_tokens > 0) {
-    for (Jitter j : herd_strategies()) {
+    for (Jitter j : strategies) {
       auto r = simulate_herd(options, j);
       if (!r) return fail(std::move(r).error());
       rows.push_back(*r);
     }
   }
   return rows;
+}
+
+Result<std::vector<HerdResult>> run_herd(const HerdOptions& options) {
+  return run_herd(options, herd_strategies());
 }
 
 }  // namespace rebound::sim

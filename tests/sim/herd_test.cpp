@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <string>
 #include <vector>
 
 namespace rebound::sim {
@@ -84,9 +85,16 @@ TEST(Herd, ReproducesTheBlogsOrderingFrom50To100Clients) {
       const double full = r.at(Jitter::full).mean_calls();
       const double equal = r.at(Jitter::equal).mean_calls();
       const double decorrelated = r.at(Jitter::decorrelated).mean_calls();
+      const double constant = r.at(Jitter::none).mean_calls();
+      // Both strategies without jitter do far more work than any with it.
       EXPECT_GT(exp_calls, 1.5 * std::max({full, equal, decorrelated}));
-      EXPECT_GT(equal, full);
-      EXPECT_GT(decorrelated, full);
+      EXPECT_GT(constant, 1.5 * std::max({full, equal, decorrelated}));
+      // "Equal Jitter ... does slightly more work than Full Jitter": the
+      // blog's own simulator puts it 2-4% above (see docs/herd.md), so the
+      // margin asserted is small but not zero.
+      EXPECT_GT(equal, 1.005 * full);
+      // "Full Jitter uses less work" than decorrelated jitter.
+      EXPECT_GT(decorrelated, 1.01 * full);
 
       const auto exp_time = r.at(Jitter::exponential).completion;
       const auto full_time = r.at(Jitter::full).completion;
@@ -96,6 +104,29 @@ TEST(Herd, ReproducesTheBlogsOrderingFrom50To100Clients) {
       EXPECT_GT(equal_time, full_time * 6 / 5);
     }
   }
+}
+
+TEST(Herd, RunsOnlyTheStrategiesAskedForWithAndWithoutBudget) {
+  const std::vector<Jitter> two = {Jitter::decorrelated, Jitter::exponential};
+  auto rows = run_herd({.clients = 20, .seed = 3, .runs = 2, .budget_tokens = 10}, two);
+  ASSERT_TRUE(rows.has_value()) << rows.error().message;
+  ASSERT_EQ(rows->size(), 4u);
+  EXPECT_EQ((*rows)[0].jitter, Jitter::decorrelated);
+  EXPECT_EQ((*rows)[1].jitter, Jitter::exponential);
+  EXPECT_EQ((*rows)[2].jitter, Jitter::decorrelated);
+  EXPECT_EQ((*rows)[3].jitter, Jitter::exponential);
+  EXPECT_FALSE((*rows)[0].budgeted);
+  EXPECT_TRUE((*rows)[3].budgeted);
+  // A row does not depend on which other strategies share the table.
+  const HerdResult alone = herd({.clients = 20, .seed = 3, .runs = 2}, Jitter::exponential);
+  EXPECT_EQ((*rows)[1].calls, alone.calls);
+  EXPECT_EQ((*rows)[1].completion, alone.completion);
+}
+
+TEST(Herd, RejectsAnEmptyStrategyList) {
+  auto rows = run_herd({.clients = 5}, std::vector<Jitter>{});
+  ASSERT_FALSE(rows.has_value());
+  EXPECT_NE(rows.error().message.find("strategies"), std::string::npos) << rows.error().message;
 }
 
 TEST(Herd, WorkGrowsFasterThanTheHerdWithoutJitter) {

@@ -120,8 +120,8 @@ std::string row_name(const sim::HerdResult& r) {
 
 void print_table(int clients, const std::vector<sim::HerdResult>& rows) {
   fmt::print("\n{} clients\n", clients);
-  fmt::print("{:<32} {:>9} {:>11} {:>13} {:>8}\n", "strategy", "calls", "time (ms)",
-             "calls/client", "gave up");
+  fmt::print("{:<32} {:>9} {:>11} {:>13} {:>8}\n", "strategy", "calls", "time (ms)", "calls/client",
+             "gave up");
   for (const sim::HerdResult& r : rows) {
     fmt::print("{:<32} {:>9.1f} {:>11.1f} {:>13.2f} {:>8.1f}\n", row_name(r), r.mean_calls(),
                r.completion_ms(), r.calls_per_client(), r.mean_gave_up());

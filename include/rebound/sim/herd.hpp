@@ -27,6 +27,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -97,7 +98,11 @@ struct HerdResult {
 [[nodiscard]] const std::vector<Jitter>& herd_strategies() noexcept;
 
 // One row per strategy for options.clients, then (when budget_tokens > 0) one
-// budgeted row per strategy. Same options => identical results.
+// budgeted row per strategy. Same options => identical results. Fails when
+// options are invalid, `strategies` is empty, or a herd does not converge.
+[[nodiscard]] Result<std::vector<HerdResult>> run_herd(const HerdOptions& options,
+                                                       std::span<const Jitter> strategies);
+// The same for every strategy of herd_strategies().
 [[nodiscard]] Result<std::vector<HerdResult>> run_herd(const HerdOptions& options);
 
 }  // namespace rebound::sim
