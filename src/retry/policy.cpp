@@ -80,7 +80,10 @@ RetryPolicy serialization(double scale) {
                           .maximum = scaled(std::chrono::seconds{60}, scale),
                           .multiplier = 2.0,
                           .jitter = Jitter::decorrelated,
-                          .max_attempts = 10}},
+                          // Like the guide's retry.Retry: the deadline, not a
+                          // count, ends it (decorrelated jitter fits about a
+                          // dozen attempts into 300 s).
+                          .max_attempts = 0}},
       .deadline = scaled(std::chrono::seconds{300}, scale),
   };
 }

@@ -35,6 +35,10 @@ TEST(ComposedPolicy, NeverExceedsPerClassAttemptLimits) {
   // Property over many seeded random failure sequences: the number of failed
   // attempts of each class never exceeds its rule's limit, whatever the mix.
   RetryPolicy p = policies::compose(policies::quota(0.001), policies::serialization(0.001));
+  for (ClassRule& rule : p.rules) {
+    // serialization has no count limit by default (deadline only): give it one.
+    if (rule.max_attempts == 0) rule.max_attempts = 10;
+  }
   p.deadline = 24h;  // limits, not the deadline, must stop the loop
   Rng rng{2026};
   for (int trial = 0; trial < 500; ++trial) {

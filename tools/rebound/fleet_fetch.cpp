@@ -110,8 +110,13 @@ Result<std::unique_ptr<Fetcher>> make_fetcher(FetchMode mode, FetchOptions optio
     if (!client) return fail(client.error());
     return std::unique_ptr<Fetcher>(std::make_unique<NaiveFetcher>(*client, options.scale));
   }
-  RetryPolicy retry =
-      policies::compose(policies::quota(options.scale), policies::transient(options.scale));
+  // The HTTP default (3 attempts) is for one-off calls; a processor that must
+  // get its batch retries transient failures up to 8 times under the shared
+  // deadline and budget, jittered so the fleet does not retry in step.
+  RetryPolicy transient = policies::transient(options.scale);
+  transient.max_attempts = 0;
+  transient.rules[0].max_attempts = 8;
+  RetryPolicy retry = policies::compose(policies::quota(options.scale), transient);
   retry.budget = options.budget;
   auto client = http::Client::make({.retry = retry});
   if (!client) return fail(client.error());

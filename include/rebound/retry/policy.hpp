@@ -8,8 +8,8 @@
 // expressed in one loop:
 //
 //   RetryPolicy p = policies::compose(policies::quota(), policies::serialization());
-//   // serialization conflicts: 1s..60s x2, at most 10 failures;
-//   // quota errors: 5s..120s x2, at most 6 failures; one 600s deadline.
+//   // serialization conflicts: 1s..60s, retried until the deadline;
+//   // quota errors: 5s..120s, at most 6 failures; one 600s deadline.
 //
 // Two nested loops (quota around serialization) also work, but their attempt
 // limits multiply: the inner loop starts afresh on every outer retry. The
@@ -79,7 +79,8 @@ struct RetryPolicy {
 namespace policies {
 
 // The guide's SERIALIZATION_RETRY: initial 1 s, max 60 s, x2, deadline 300 s,
-// decorrelated jitter, at most 10 conflicts. `scale` multiplies every
+// decorrelated jitter, no attempt limit (the deadline ends it, as in the
+// guide's retry.Retry). `scale` multiplies every
 // duration (0.001 turns seconds into milliseconds for tests and demos).
 [[nodiscard]] RetryPolicy serialization(double scale = 1.0);
 
