@@ -225,8 +225,11 @@ struct Client::Impl {
       curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     if (!options.reuse_connections) {
+      // The naive baseline: every request a new connection and, like
+      // requests.get, a full TLS handshake (no session resumption either).
       curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);
       curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
+      curl_easy_setopt(curl, CURLOPT_SSL_SESSIONID_CACHE, 0L);
     }
     const std::string method = upper(request.method);
     if (method == "GET") {
