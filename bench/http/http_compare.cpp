@@ -2,7 +2,12 @@
 // one JSON object on stdout:
 //   http_compare serve                       start one nginx (HTTP + HTTPS), print its
 //                                            URLs and CA file, run until stdin closes
-//   http_compare seq URL N [CA] [--no-reuse] N sequential GETs on one client
+//   http_compare seq URL N [CA] [--no-reuse|--new-client]
+//                                            N sequential GETs on one client
+//                                            (--no-reuse: a new connection per GET,
+//                                            TLS sessions still resumed;
+//                                            --new-client: a new client per GET,
+//                                            the naive way: full TCP + TLS setup)
 //   http_compare threads URL T N [CA]        N GETs shared by T threads on one client
 // Latencies are measured around Client::send (so they include the pool lease,
 // header parsing and retries) with steady_clock.
@@ -57,7 +62,7 @@ std::shared_ptr<rebound::http::Client> make(const std::string& ca, bool reuse) {
   return *client;
 }
 
-int sequential(const std::string& url, int n, const std::string& ca, bool reuse) {
+int sequential(const std::string& url, int n, const std::string& ca, bool reuse, bool new_client) {
   auto client = make(ca, reuse);
   (void)client->get(url);  // warm-up: the connection and TLS session exist before timing
   std::vector<double> lat;
@@ -66,6 +71,7 @@ int sequential(const std::string& url, int n, const std::string& ca, bool reuse)
   const auto start = Clock::now();
   for (int i = 0; i < n; ++i) {
     const auto t0 = Clock::now();
+    if (new_client) client = make(ca, reuse);
     auto r = client->get(url);
     lat.push_back(us_since(t0));
     if (!r || r->status != 200) ++failures;
@@ -115,12 +121,14 @@ int main(int argc, char** argv) {
   if (!a.empty() && a[0] == "serve") return serve();
   if (a.size() >= 3 && a[0] == "seq") {
     const bool reuse = std::find(a.begin(), a.end(), "--no-reuse") == a.end();
-    const std::string ca = a.size() >= 4 && a[3] != "--no-reuse" ? a[3] : "";
-    return sequential(a[1], std::stoi(a[2]), ca, reuse);
+    const bool new_client = std::find(a.begin(), a.end(), "--new-client") != a.end();
+    const std::string ca = a.size() >= 4 && !a[3].starts_with("--") ? a[3] : "";
+    return sequential(a[1], std::stoi(a[2]), ca, reuse, new_client);
   }
   if (a.size() >= 4 && a[0] == "threads") {
     return threaded(a[1], std::stoi(a[2]), std::stoi(a[3]), a.size() >= 5 ? a[4] : "");
   }
-  std::cerr << "usage: http_compare serve | seq URL N [CA] [--no-reuse] | threads URL T N [CA]\n";
+  std::cerr << "usage: http_compare serve | seq URL N [CA] [--no-reuse|--new-client] | threads URL "
+               "T N [CA]\n";
   return 2;
 }
