@@ -50,21 +50,7 @@ std::optional<PoolFailure> pool_failure(const Error& e) noexcept {
 
 namespace detail {
 
-Clock& coarse_clock() noexcept {
-  class Coarse final : public Clock {
-   public:
-    TimePoint now() const override {
-      timespec ts{};
-      ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-      return TimePoint{std::chrono::seconds{ts.tv_sec} + std::chrono::nanoseconds{ts.tv_nsec}};
-    }
-    std::chrono::system_clock::time_point wall_now() const override {
-      return std::chrono::system_clock::now();
-    }
-  };
-  static Coarse clock;  // stateless; function-local, so no init-order issue
-  return clock;
-}
+Clock& coarse_clock() noexcept { return coarse_steady_clock(); }
 
 Status validate_options(const LeasePoolOptions& o, bool has_create) {
   auto bad = [&](std::string what) {

@@ -1,5 +1,7 @@
 #include "rebound/retry/clock.hpp"
 
+#include <time.h>
+
 #include <thread>
 
 namespace rebound {
@@ -8,6 +10,18 @@ namespace {
 class SteadyClock final : public Clock {
  public:
   TimePoint now() const override { return std::chrono::steady_clock::now(); }
+  std::chrono::system_clock::time_point wall_now() const override {
+    return std::chrono::system_clock::now();
+  }
+};
+
+class CoarseSteadyClock final : public Clock {
+ public:
+  TimePoint now() const override {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return TimePoint{std::chrono::seconds{ts.tv_sec} + std::chrono::nanoseconds{ts.tv_nsec}};
+  }
   std::chrono::system_clock::time_point wall_now() const override {
     return std::chrono::system_clock::now();
   }
@@ -24,6 +38,11 @@ class ThreadSleeper final : public Sleeper {
 
 Clock& steady_clock() noexcept {
   static SteadyClock clock;
+  return clock;
+}
+
+Clock& coarse_steady_clock() noexcept {
+  static CoarseSteadyClock clock;
   return clock;
 }
 

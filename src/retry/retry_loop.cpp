@@ -50,7 +50,7 @@ namespace detail {
 RetryState::RetryState(const RetryPolicy& policy, const RetryOptions& options) noexcept
     : policy_(policy),
       options_(options),
-      clock_(options.clock != nullptr ? options.clock : &steady_clock()),
+      clock_(options.clock != nullptr ? options.clock : &coarse_steady_clock()),
       start_(clock_->now()) {}
 
 Attempt RetryState::begin_attempt() noexcept {

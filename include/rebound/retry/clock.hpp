@@ -36,6 +36,11 @@ class Sleeper {
 
 // Process-wide real implementations (function-local statics: no static init order issues).
 [[nodiscard]] Clock& steady_clock() noexcept;
+// CLOCK_MONOTONIC_COARSE: the same timeline as steady_clock() at the
+// resolution of the kernel tick (1-4 ms), for a quarter of the cost. The
+// default for bookkeeping that only needs milliseconds: retry deadlines,
+// connection ages.
+[[nodiscard]] Clock& coarse_steady_clock() noexcept;
 [[nodiscard]] Sleeper& real_sleeper() noexcept;
 
 }  // namespace rebound

@@ -76,7 +76,7 @@ struct Attempt {
 
 struct RetryOptions {
   std::string_view operation = {};    // "merging into stats.box" — used in give-up messages
-  Clock* clock = nullptr;             // default: steady_clock()
+  Clock* clock = nullptr;             // default: coarse_steady_clock(), ms resolution
   Sleeper* sleeper = nullptr;         // default: real_sleeper()
   std::optional<std::uint64_t> seed;  // jitter seed; default: fresh entropy per call
 };
