@@ -5,7 +5,7 @@
 //   http_compare seq URL N [CA] [--no-reuse|--new-client]
 //                                            N sequential GETs on one client
 //                                            (--no-reuse: a new connection per GET,
-//                                            TLS sessions still resumed;
+//                                            full TLS handshake, no resumption;
 //                                            --new-client: a new client per GET,
 //                                            the naive way: full TCP + TLS setup)
 //   http_compare threads URL T N [CA]        N GETs shared by T threads on one client

@@ -47,6 +47,8 @@ struct EasyHandle {
   EasyHandle(const EasyHandle&) = delete;
   EasyHandle& operator=(const EasyHandle&) = delete;
   CURL* curl;
+  bool configured = false;          // the client-wide options are set
+  bool last_was_plain_get = false;  // no method/body options to clear before a GET
 };
 
 struct SlistDeleter {

@@ -419,6 +419,38 @@ TEST_F(ClientFaults, RequestBodyHeadersAndHeadReachTheServer) {
   EXPECT_EQ(server_->connections_accepted(), 1u);
 }
 
+// One handle serves every request, so options one request set (a method, a
+// body, HEAD's no-body) must never leak into the next — including the plain
+// GET fast path that skips curl_easy_reset.
+TEST_F(ClientFaults, MixedMethodsOnOneHandleNeverInheritEachOthersOptions) {
+  server_->set_handler([](const testing::ServerRequest& req) {
+    return Reply::text(200, req.method + " " + req.path + " [" + req.body + "]");
+  });
+  auto client = make_client({.max_connections = 1});
+  const std::string url = server_->url("/m");
+  const std::vector<std::pair<Request, std::string>> steps = {
+      {{.method = "GET", .url = url}, "GET /m []"},
+      {{.method = "GET", .url = url}, "GET /m []"},
+      {{.method = "POST", .url = url, .body = "p1"}, "POST /m [p1]"},
+      {{.method = "GET", .url = url}, "GET /m []"},
+      {{.method = "DELETE", .url = url}, "DELETE /m []"},
+      {{.method = "GET", .url = url}, "GET /m []"},
+      {{.method = "HEAD", .url = url}, ""},
+      {{.method = "GET", .url = url}, "GET /m []"},
+      {{.method = "PUT", .url = url, .body = "v"}, "PUT /m [v]"},
+      {{.method = "GET", .url = url + "?page=2"}, "GET /m []"},
+  };
+  for (const auto& [request, body] : steps) {
+    auto r = client->send(request);
+    ASSERT_TRUE(r) << request.method << ": " << r.error().describe();
+    EXPECT_EQ(r->body, body) << request.method;
+  }
+  const auto seen = server_->requests();
+  ASSERT_EQ(seen.size(), steps.size());
+  for (std::size_t i = 0; i < steps.size(); ++i) EXPECT_EQ(seen[i].method, steps[i].first.method);
+  EXPECT_EQ(server_->connections_accepted(), 1u);
+}
+
 TEST_F(ClientFaults, LargeRequestBodyArrivesWhole) {
   server_->set_handler([](const testing::ServerRequest& req) {
     return Reply::text(200, std::to_string(req.body.size()));
