@@ -3,7 +3,7 @@
 //
 //   RunStats naive = ..., rebound = ...;
 //   auto rows = success_rows(naive, rebound);
-//   print_table(std::cout, rows, naive, rebound);
+//   print_table(std::cout, rows);
 //   bool ok = all_pass(rows);          // exit code of `rebound fleet`
 //
 // Thread safety: plain values; RunStats is filled by one thread after the

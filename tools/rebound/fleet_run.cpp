@@ -57,7 +57,6 @@ RetryPolicy rebound_policy(double scale, std::shared_ptr<RetryBudget> budget) {
 // never contend on shared statistics.
 struct Shard {
   RunStats stats;
-  std::vector<std::string> fetched_ids;
 };
 
 struct Timeline {
