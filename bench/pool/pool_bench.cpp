@@ -33,7 +33,8 @@ constexpr int kKeys = 16;  // a realistic fleet: a few projects x locations
 std::vector<ClientKey> make_keys() {
   std::vector<ClientKey> keys;
   for (int i = 0; i < kKeys; ++i)
-    keys.push_back(ClientKey::make("project-" + std::to_string(i), i % 2 ? "us" : "europe-west2").value());
+    keys.push_back(
+        ClientKey::make("project-" + std::to_string(i), i % 2 ? "us" : "europe-west2").value());
   return keys;
 }
 
@@ -42,15 +43,18 @@ const std::vector<ClientKey>& keys() {
   return k;
 }
 
-std::shared_ptr<Client> new_client(const ClientKey& k) { return std::make_shared<Client>(Client{k.to_string()}); }
+std::shared_ptr<Client> new_client(const ClientKey& k) {
+  return std::make_shared<Client>(Client{k.to_string()});
+}
 
 // --- keyed cache: rebound (immutable snapshot + reader stripes) ---------------
 
 rebound::pool::ClientCache<Client>& rebound_cache() {
   static auto cache = [] {
-    auto c = rebound::pool::ClientCache<Client>::make(
-                 {.create = [](const ClientKey& k) -> Result<std::shared_ptr<Client>> { return new_client(k); }})
-                 .value();
+    auto c = rebound::pool::ClientCache<Client>::make({.create = [](const ClientKey& k)
+                                                           -> Result<std::shared_ptr<Client>> {
+               return new_client(k);
+             }}).value();
     for (const auto& k : keys()) (void)c->client(k);
     return c;
   }();
@@ -226,7 +230,8 @@ void BM_Fresh_LoopbackTcpPerOp(benchmark::State& state) {
   Listener listener;
   for (auto _ : state) {
     const int c = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (::connect(c, reinterpret_cast<const sockaddr*>(&listener.addr), sizeof listener.addr) != 0) {
+    if (::connect(c, reinterpret_cast<const sockaddr*>(&listener.addr), sizeof listener.addr) !=
+        0) {
       state.SkipWithError("connect failed");
       ::close(c);
       break;

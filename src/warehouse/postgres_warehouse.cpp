@@ -421,7 +421,8 @@ class PgSession final : public Session {
     // predicate lock on the whole target, so every concurrent MERGE conflicts
     // with every other. With real row counts it probes the key index instead
     // and only rows that really overlap conflict.
-    if (auto analyzed = run("ANALYZE " + staging.quoted(), {}, "analyzing " + staging.display()); !analyzed) {
+    if (auto analyzed = run("ANALYZE " + staging.quoted(), {}, "analyzing " + staging.display());
+        !analyzed) {
       return fail(std::move(analyzed.error()));
     }
     std::string sql =

@@ -19,7 +19,7 @@ enum ExitCode : int {
 // code in `exit_code`.
 void add_herd_command(CLI::App& app, int& exit_code);
 void add_fleet_command(CLI::App& app, int& exit_code);  // fleet.cpp
-void add_load_command(CLI::App& app, int& exit_code);  // load.cpp
-void add_get_command(CLI::App& app, int& exit_code);   // get.cpp
+void add_load_command(CLI::App& app, int& exit_code);   // load.cpp
+void add_get_command(CLI::App& app, int& exit_code);    // get.cpp
 
 }  // namespace rebound::cli
