@@ -22,27 +22,13 @@
 
 extern char** environ;
 
+#include "server_process.hpp"
+
 namespace rebound::testing {
 namespace {
 
 constexpr std::string_view kSmallJson =
     R"({"id":42,"name":"rebound","tags":["retry","pool","http"],"ok":true})";
-
-Result<int> free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return fail(Error::permanent("NginxServer: socket() failed"));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    return fail(Error::permanent("NginxServer: could not find a free port on 127.0.0.1"));
-  }
-  ::close(fd);
-  return static_cast<int>(ntohs(addr.sin_port));
-}
 
 bool accepts(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -54,14 +40,6 @@ bool accepts(int port) {
   const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   ::close(fd);
   return ok;
-}
-
-std::string tail_of(const std::filesystem::path& file, std::size_t bytes = 1500) {
-  std::ifstream in(file);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  return s.size() > bytes ? s.substr(s.size() - bytes) : s;
 }
 
 // Starts argv with stdout+stderr appended to `log`; returns the pid.
@@ -98,7 +76,7 @@ Status run(const std::vector<std::string>& argv, const std::filesystem::path& lo
   if (!code) return fail(code.error());
   if (*code != 0) {
     return fail(Error::permanent("NginxServer: " + argv[0] + " " + argv[1] + " exited with " +
-                                 std::to_string(*code) + ": " + tail_of(log)));
+                                 std::to_string(*code) + ": " + detail::tail_of(log)));
   }
   return {};
 }
@@ -193,8 +171,8 @@ Result<std::unique_ptr<NginxServer>> NginxServer::start(NginxOptions options) {
   for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 7919) % 251);
   if (auto s = write_file(dir / "www" / "big.bin", big); !s) return fail(s.error());
 
-  auto http_port = free_port();
-  auto https_port = free_port();
+  auto http_port = detail::free_loopback_port();
+  auto https_port = detail::free_loopback_port();
   if (!http_port) return fail(http_port.error());
   if (!https_port) return fail(https_port.error());
   if (*http_port == *https_port) return fail(Error::permanent("NginxServer: port clash, retry"));
@@ -216,15 +194,16 @@ Result<std::unique_ptr<NginxServer>> NginxServer::start(NginxOptions options) {
     int status = 0;
     if (::waitpid(server->pid_, &status, WNOHANG) == server->pid_) {
       server->pid_ = -1;
-      return fail(Error::permanent("NginxServer: nginx exited at start: " +
-                                   tail_of(dir / "error.log") + tail_of(dir / "stdout.log")));
+      return fail(Error::permanent(
+          "NginxServer: nginx exited at start: " + detail::tail_of(dir / "error.log") +
+          detail::tail_of(dir / "stdout.log")));
     }
     if (accepts(*http_port) && accepts(*https_port)) return server;
     // Polling a child process that has no readiness signal; not a test wait.
     std::this_thread::sleep_for(std::chrono::milliseconds{10});
   }
   return fail(Error::permanent("NginxServer: nginx did not accept within 10 s: " +
-                               tail_of(dir / "error.log")));
+                               detail::tail_of(dir / "error.log")));
 }
 
 NginxServer::~NginxServer() {

@@ -19,33 +19,10 @@
 
 extern char** environ;
 
+#include "server_process.hpp"
+
 namespace rebound::testing {
 namespace {
-
-Result<int> free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return fail(Error::permanent("socket() failed"));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    return fail(Error::permanent("could not find a free port on 127.0.0.1"));
-  }
-  ::close(fd);
-  return static_cast<int>(ntohs(addr.sin_port));
-}
-
-std::string tail_of(const std::filesystem::path& file, std::size_t bytes = 1500) {
-  std::ifstream in(file);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  return s.size() > bytes ? s.substr(s.size() - bytes) : s;
-}
 
 // Spawns argv (as user postgres when we are root) with cwd `dir`, output
 // appended to `log`, and waits for it.
@@ -93,14 +70,14 @@ Result<std::unique_ptr<PostgresServer>> PostgresServer::start(PostgresServerOpti
       server->dir_, log);
   if (!rc) return fail(rc.error());
   if (*rc != 0) {
-    return fail(
-        Error::permanent("initdb failed (exit " + std::to_string(*rc) + "): " + tail_of(log)));
+    return fail(Error::permanent("initdb failed (exit " + std::to_string(*rc) +
+                                 "): " + detail::tail_of(log)));
   }
   // The port is free when we look but another process may take it before the
   // server binds it: try a few.
   Status started = fail(Error::permanent("not started"));
   for (int attempt = 0; attempt < 5 && !started; ++attempt) {
-    auto port = free_port();
+    auto port = detail::free_loopback_port();
     if (!port) return fail(port.error());
     server->port_ = *port;
     started = server->pg_ctl_start();
@@ -128,7 +105,7 @@ Status PostgresServer::pg_ctl_start() {
   if (!rc) return fail(rc.error());
   if (*rc != 0) {
     return fail(Error::permanent("pg_ctl start failed on port " + std::to_string(port_) + ": " +
-                                 tail_of(log)));
+                                 detail::tail_of(log)));
   }
   running_ = true;
   return {};
@@ -141,7 +118,7 @@ Status PostgresServer::stop() {
                        dir_, dir_ / "pg_ctl.log");
   if (!rc) return fail(rc.error());
   if (*rc != 0)
-    return fail(Error::permanent("pg_ctl stop failed: " + tail_of(dir_ / "pg_ctl.log")));
+    return fail(Error::permanent("pg_ctl stop failed: " + detail::tail_of(dir_ / "pg_ctl.log")));
   running_ = false;
   return {};
 }
