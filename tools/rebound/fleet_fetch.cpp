@@ -24,23 +24,26 @@ Result<std::string> body_of(Result<http::Response> response) {
   return std::move(response->body);
 }
 
+// Holds the client both fetchers send through and reads its connection counts.
+class ClientFetcher : public Fetcher {
+ public:
+  explicit ClientFetcher(std::shared_ptr<http::Client> client) : client_(std::move(client)) {}
+
+  FetchStats stats() const override {
+    const http::ClientStats s = client_->stats();
+    return {.new_connections = s.new_connections, .reused_connections = s.reused_connections};
+  }
+
+ protected:
+  std::shared_ptr<http::Client> client_;
+};
+
 // The guide's "before": requests.get() in a fixed-delay 3-attempt loop that
 // catches everything — a new connection for every request, no jitter, no hints.
-class NaiveFetcher final : public Fetcher {
+class NaiveFetcher final : public ClientFetcher {
  public:
   NaiveFetcher(std::shared_ptr<http::Client> client, double scale)
-      : client_(std::move(client)),
-        policy_{.rules = {ClassRule{
-                    .classes = {ErrorClass::transient, ErrorClass::rate_limited,
-                                ErrorClass::too_many_connections, ErrorClass::quota_exceeded,
-                                ErrorClass::serialization_conflict},
-                    .initial = scaled_seconds(5, scale),
-                    .maximum = scaled_seconds(5, scale),
-                    .multiplier = 1,
-                    .jitter = Jitter::none,
-                    .max_attempts = 3}},
-                .deadline = std::chrono::hours{1},
-                .max_attempts = 3} {}
+      : ClientFetcher(std::move(client)), policy_(naive_policy(scale)) {}
 
   FetchOutcome fetch(const std::string& url,
                      const std::function<void(const RetryEvent&)>& on_retry) override {
@@ -61,21 +64,15 @@ class NaiveFetcher final : public Fetcher {
     return outcome;
   }
 
-  FetchStats stats() const override {
-    const http::ClientStats s = client_->stats();
-    return {.new_connections = s.new_connections, .reused_connections = s.reused_connections};
-  }
-
  private:
-  std::shared_ptr<http::Client> client_;
   RetryPolicy policy_;
 };
 
 // The rebound way: one pooled client for every processor, its own retries
 // (transient and 429 with Retry-After honoured, jittered, budgeted).
-class PooledFetcher final : public Fetcher {
+class PooledFetcher final : public ClientFetcher {
  public:
-  explicit PooledFetcher(std::shared_ptr<http::Client> client) : client_(std::move(client)) {}
+  using ClientFetcher::ClientFetcher;
 
   FetchOutcome fetch(const std::string& url,
                      const std::function<void(const RetryEvent&)>& on_retry) override {
@@ -92,14 +89,6 @@ class PooledFetcher final : public Fetcher {
     outcome.body = body_of(std::move(response));
     return outcome;
   }
-
-  FetchStats stats() const override {
-    const http::ClientStats s = client_->stats();
-    return {.new_connections = s.new_connections, .reused_connections = s.reused_connections};
-  }
-
- private:
-  std::shared_ptr<http::Client> client_;
 };
 
 }  // namespace
@@ -121,6 +110,22 @@ Result<std::unique_ptr<Fetcher>> make_fetcher(FetchMode mode, FetchOptions optio
   auto client = http::Client::make({.retry = retry});
   if (!client) return fail(client.error());
   return std::unique_ptr<Fetcher>(std::make_unique<PooledFetcher>(*client));
+}
+
+RetryPolicy naive_policy(double scale) {
+  const Duration delay = scaled_seconds(5, scale);
+  return RetryPolicy{
+      .rules = {ClassRule{.classes = {ErrorClass::serialization_conflict,
+                                      ErrorClass::quota_exceeded, ErrorClass::rate_limited,
+                                      ErrorClass::transient, ErrorClass::too_many_connections},
+                          .initial = delay,
+                          .maximum = delay,
+                          .multiplier = 1,
+                          .jitter = Jitter::none,
+                          .max_attempts = 3}},
+      .deadline = std::chrono::hours{1},
+      .max_attempts = 3,
+  };
 }
 
 Status probe_source(const std::string& base_url) {

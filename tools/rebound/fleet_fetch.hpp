@@ -48,6 +48,12 @@ class Fetcher {
 
 [[nodiscard]] Result<std::unique_ptr<Fetcher>> make_fetcher(FetchMode mode, FetchOptions options);
 
+// The guide's naive loop, used for both the naive fetches and the naive
+// writes: a fixed 5 s (× scale) delay, three attempts, and it retries whatever
+// fails. (rebound refuses to name non_retriable/permanent in a rule, so
+// "whatever" is every retriable class; the fleet's workload makes no others.)
+[[nodiscard]] RetryPolicy naive_policy(double scale);
+
 // Checks that a source answers at all (any HTTP status) within a few seconds;
 // the error names the URL (redacted) and what failed.
 [[nodiscard]] Status probe_source(const std::string& base_url);

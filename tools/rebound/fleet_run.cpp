@@ -22,26 +22,6 @@ double ms_since(steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(steady_clock::now() - start).count();
 }
 
-// The naive loop of the guide: a fixed delay, three attempts, and it retries
-// whatever fails. (rebound refuses to name non_retriable/permanent in a rule,
-// so "whatever" is every retriable class; the workload produces no others.)
-RetryPolicy naive_policy(double scale) {
-  const auto delay =
-      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(5.0 * scale));
-  return RetryPolicy{
-      .rules = {ClassRule{.classes = {ErrorClass::serialization_conflict,
-                                      ErrorClass::quota_exceeded, ErrorClass::rate_limited,
-                                      ErrorClass::transient, ErrorClass::too_many_connections},
-                          .initial = delay,
-                          .maximum = delay,
-                          .multiplier = 1,
-                          .jitter = Jitter::none,
-                          .max_attempts = 3}},
-      .deadline = std::chrono::hours{1},
-      .max_attempts = 3,
-  };
-}
-
 // The rebound write policy: the batch writer's default (quota outer,
 // serialization inner, transient), decorrelated jitter, a shared budget.
 RetryPolicy rebound_policy(double scale, std::shared_ptr<RetryBudget> budget) {
