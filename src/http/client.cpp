@@ -325,7 +325,7 @@ struct Client::Impl {
     Error status_error =
         classify::http(response.status, target.shown + ": HTTP " + std::to_string(response.status),
                        response.header("Retry-After").value_or(""), clock().wall_now());
-    if (status_error.retriable()) {
+    if (status_error.retriable() && !request.return_every_status) {
       if (!idempotent) return fail(not_retried(std::move(status_error), request));
       return fail(std::move(status_error));
     }

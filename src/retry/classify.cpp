@@ -131,10 +131,10 @@ Error bigquery(int http_status, std::string_view reason, std::string message) {
     c = ErrorClass::rate_limited;
   } else if (reason == "quotaExceeded") {
     c = ErrorClass::quota_exceeded;
-  } else if (reason == "backendError" || reason == "internalError" || reason == "jobBackendError" ||
-             reason == "jobInternalError") {
+  } else if (reason == "backendError" || reason == "internalError" || reason == "badGateway" ||
+             reason == "jobBackendError" || reason == "jobInternalError") {
     c = ErrorClass::transient;
-  } else if (reason == "accessDenied" || reason == "invalidQuery") {
+  } else if (reason == "accessDenied" || reason == "invalidQuery" || reason == "responseTooLarge") {
     c = ErrorClass::non_retriable;
   } else if (reason == "invalid" || reason == "notFound" || reason == "duplicate" ||
              reason == "billingNotEnabled" || reason == "resourceInUse") {

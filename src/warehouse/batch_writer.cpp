@@ -2,9 +2,6 @@
 // transaction that stages, merges and drops. See batch_writer.hpp.
 #include "rebound/warehouse/batch_writer.hpp"
 
-#include <unistd.h>
-
-#include <atomic>
 #include <bit>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -73,43 +70,6 @@ std::size_t dedupe(RowSet& rows, std::span<const std::string> keys) {
   rows.rows = std::move(kept);
   return dropped;
 }
-
-std::string staging_name() {
-  static std::atomic<std::uint64_t> counter{0};  // trivially constructed: no init-order issue
-  return "rebound_stage_" + std::to_string(::getpid()) + "_" +
-         std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
-}
-
-// The staging table of one attempt. Dropped explicitly on success (inside the
-// transaction, so a failed drop fails the attempt); the destructor drops it on
-// every failure path. When the transaction aborts or the connection dies, the
-// rollback / session end removes it anyway and the drop is a harmless no-op.
-class StagingTable {
- public:
-  StagingTable(Session& session, TableName name) : session_(session), name_(std::move(name)) {}
-  StagingTable(const StagingTable&) = delete;
-  StagingTable& operator=(const StagingTable&) = delete;
-  ~StagingTable() {
-    if (live_) (void)session_.drop_table(name_);
-  }
-  Status create(const Schema& schema) {
-    Schema loose = schema;  // staging accepts what conform() accepted; the target enforces
-    for (Column& c : loose.columns) c.nullable = true;
-    auto st = session_.create_table(name_, loose, {}, /*temporary=*/true);
-    live_ = st.has_value();
-    return st;
-  }
-  Status drop() {
-    live_ = false;
-    return session_.drop_table(name_);
-  }
-  [[nodiscard]] const TableName& name() const noexcept { return name_; }
-
- private:
-  Session& session_;
-  TableName name_;
-  bool live_ = false;
-};
 
 }  // namespace
 
@@ -225,17 +185,10 @@ WriteOutcome BatchWriter::write(RowSet rows) const {
               if (!ready) {
                 if (auto st = prepare(); !st) return st;
               }
-              return warehouse_->transaction(
-                  {.isolation = Isolation::serializable, .write = true}, [&](Session& s) -> Status {
-                    StagingTable staging(s, TableName{.schema = {}, .name = staging_name()});
-                    if (auto st = staging.create(ready->schema); !st) return st;
-                    if (auto st = s.load(staging.name(), *ready); !st) return st;
-                    auto n = s.merge(staging.name(), table_, ready->schema, options_.keys);
-                    if (!n) return fail(std::move(n.error()));
-                    if (auto st = staging.drop(); !st) return st;
-                    merged = *n;
-                    return {};
-                  });
+              auto n = warehouse_->merge_rows(table_, *ready, options_.keys);
+              if (!n) return fail(std::move(n.error()));
+              merged = *n;
+              return {};
             },
             {.operation = operation, .clock = options_.clock, .sleeper = options_.sleeper});
   out.report.retry = outcome.report;

@@ -1,10 +1,55 @@
 // Warehouse conveniences, URL redaction and the back-end factory.
 #include "rebound/warehouse/warehouse.hpp"
 
+#include <unistd.h>
+
+#include <atomic>
+
+#include "rebound/warehouse/bigquery/bigquery_warehouse.hpp"
 #include "rebound/warehouse/postgres_warehouse.hpp"
 #include "rebound/warehouse/sqlite_warehouse.hpp"
 
 namespace rebound::warehouse {
+namespace {
+
+std::string staging_name() {
+  static std::atomic<std::uint64_t> counter{0};  // trivially constructed: no init-order issue
+  return "rebound_stage_" + std::to_string(::getpid()) + "_" +
+         std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
+}
+
+// The staging table of one attempt. Dropped explicitly on success (inside the
+// transaction, so a failed drop fails the attempt); the destructor drops it on
+// every failure path. When the transaction aborts or the connection dies, the
+// rollback / session end removes it anyway and the drop is a harmless no-op.
+class StagingTable {
+ public:
+  StagingTable(Session& session, TableName name) : session_(session), name_(std::move(name)) {}
+  StagingTable(const StagingTable&) = delete;
+  StagingTable& operator=(const StagingTable&) = delete;
+  ~StagingTable() {
+    if (live_) (void)session_.drop_table(name_);
+  }
+  Status create(const Schema& schema) {
+    Schema loose = schema;  // staging accepts what conform() accepted; the target enforces
+    for (Column& c : loose.columns) c.nullable = true;
+    auto st = session_.create_table(name_, loose, {}, /*temporary=*/true);
+    live_ = st.has_value();
+    return st;
+  }
+  Status drop() {
+    live_ = false;
+    return session_.drop_table(name_);
+  }
+  [[nodiscard]] const TableName& name() const noexcept { return name_; }
+
+ private:
+  Session& session_;
+  TableName name_;
+  bool live_ = false;
+};
+
+}  // namespace
 
 Result<std::int64_t> Warehouse::execute(std::string_view sql, std::span<const Value> params) {
   std::int64_t changed = 0;
@@ -49,6 +94,24 @@ Result<std::optional<Schema>> Warehouse::describe(const TableName& table) {
 Status Warehouse::create_table(const TableName& table, const Schema& schema,
                                std::span<const std::string> keys) {
   return with_session([&](Session& s) { return s.create_table(table, schema, keys, false); });
+}
+
+Result<std::int64_t> Warehouse::merge_rows(const TableName& target, const RowSet& rows,
+                                           std::span<const std::string> keys) {
+  std::int64_t merged = 0;
+  auto st =
+      transaction({.isolation = Isolation::serializable, .write = true}, [&](Session& s) -> Status {
+        StagingTable staging(s, TableName{.schema = {}, .name = staging_name()});
+        if (auto ok = staging.create(rows.schema); !ok) return ok;
+        if (auto ok = s.load(staging.name(), rows); !ok) return ok;
+        auto n = s.merge(staging.name(), target, rows.schema, keys);
+        if (!n) return fail(std::move(n.error()));
+        if (auto ok = staging.drop(); !ok) return ok;
+        merged = *n;
+        return {};
+      });
+  if (!st) return fail(std::move(st.error()));
+  return merged;
 }
 
 std::string redact_url(std::string_view url) {
@@ -99,9 +162,10 @@ Result<std::shared_ptr<Warehouse>> open_warehouse(std::string_view url,
                                     .pool_size = options.pool_size,
                                     .acquire_timeout = options.acquire_timeout});
   }
-  return fail(Error::permanent("unsupported warehouse scheme \"" + std::string(scheme) + "\" in " +
-                               redact_url(url) +
-                               "; use a file path, sqlite:///path, postgresql:// or postgres://"));
+  if (scheme == "bigquery") return bigquery::open_bigquery_warehouse(url);
+  return fail(Error::permanent(
+      "unsupported warehouse scheme \"" + std::string(scheme) + "\" in " + redact_url(url) +
+      "; use a file path, sqlite:///path, postgresql://, postgres:// or bigquery://"));
 }
 
 }  // namespace rebound::warehouse

@@ -65,6 +65,11 @@ struct Request {
   std::string body;
   Idempotency idempotency = Idempotency::automatic;
   std::optional<Duration> timeout;  // overrides ClientOptions::total_timeout
+  // Every HTTP response comes back as a Response, whatever its status; the
+  // caller classifies it (the BigQuery client reads the reason from a 5xx
+  // body, which a status-only rule would throw away). Transport errors are
+  // still errors.
+  bool return_every_status = false;
   // Called before each retry sleep, on the calling thread (logs, metrics).
   std::function<void(const RetryEvent&)> on_retry;
 };

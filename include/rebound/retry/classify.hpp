@@ -21,9 +21,10 @@
 //                        (arrives as HTTP 400 invalidQuery) -> serialization_conflict;
 //                        streaming buffer -> non_retriable; rateLimitExceeded,
 //                        jobRateLimitExceeded -> rate_limited; quotaExceeded -> quota_exceeded;
-//                        backendError, internalError -> transient; invalidQuery,
-//                        invalid, notFound, accessDenied, duplicate -> permanent
-//                        (accessDenied -> non_retriable); unknown reason -> by HTTP status.
+//                        backendError, internalError, badGateway -> transient; invalidQuery,
+//                        invalid, notFound, accessDenied, responseTooLarge, duplicate ->
+//                        permanent (accessDenied, invalidQuery, responseTooLarge ->
+//                        non_retriable); unknown or no reason -> by HTTP status.
 //
 // Thread safety: pure functions.
 #pragma once

@@ -89,7 +89,7 @@ class Warehouse {
  public:
   virtual ~Warehouse() = default;
 
-  // "sqlite" or "postgresql".
+  // "sqlite", "postgresql" or "bigquery".
   [[nodiscard]] virtual std::string_view backend() const noexcept = 0;
   // The URL it was opened with, password redacted.
   [[nodiscard]] virtual const std::string& display_url() const noexcept = 0;
@@ -115,6 +115,16 @@ class Warehouse {
   [[nodiscard]] Result<std::optional<Schema>> describe(const TableName& table);
   [[nodiscard]] Status create_table(const TableName& table, const Schema& schema,
                                     std::span<const std::string> keys);  // IF NOT EXISTS
+
+  // One attempt of the batch writer: upserts `rows` (conformed to `target`,
+  // no duplicate keys) into `target` on `keys` as one atomic unit, and
+  // returns rows inserted + updated; on failure the target is untouched and no
+  // staging table is left. The default runs one SERIALIZABLE transaction:
+  // temporary staging table, load, merge, drop. A back end without
+  // multi-call transactions overrides it (BigQuery: a staging table with a
+  // short expiration, a load job, one MERGE job, delete — docs/bigquery.md).
+  [[nodiscard]] virtual Result<std::int64_t> merge_rows(const TableName& target, const RowSet& rows,
+                                                        std::span<const std::string> keys);
 };
 
 struct OpenOptions {
@@ -125,6 +135,8 @@ struct OpenOptions {
 // Picks a back end from the URL:
 //   /path/file.db, relative/file.db, sqlite:///abs/path, sqlite://rel/path -> SQLite
 //   postgresql://… and postgres://…                                        -> PostgreSQL
+//   bigquery://PROJECT/DATASET?location=EU                                 -> BigQuery
+//     (bigquery/bigquery_warehouse.hpp: endpoint=, auth=none, BIGQUERY_EMULATOR_HOST)
 // Anything else (another scheme, empty) is a permanent Error naming the scheme.
 // Messages never contain the password.
 [[nodiscard]] Result<std::shared_ptr<Warehouse>> open_warehouse(std::string_view url,
