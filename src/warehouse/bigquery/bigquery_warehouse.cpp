@@ -57,11 +57,15 @@ json schema_json(const Schema& schema, bool all_nullable) {
 
 Schema schema_from(const json& table_schema) {
   Schema out;
-  if (!table_schema.is_object() || !table_schema.contains("fields")) return out;
+  if (!member(table_schema, "fields").is_array()) return out;
   for (const json& f : table_schema["fields"]) {
-    out.columns.push_back({.name = f.value("name", ""),
-                           .type = column_type(f.value("type", "STRING")),
-                           .nullable = f.value("mode", "NULLABLE") != "REQUIRED"});
+    auto text = [&](const char* name, const char* fallback) {
+      const json& v = member(f, name);
+      return v.is_string() ? v.get<std::string>() : std::string(fallback);
+    };
+    out.columns.push_back({.name = text("name", ""),
+                           .type = column_type(text("type", "STRING")),
+                           .nullable = text("mode", "NULLABLE") != "REQUIRED"});
   }
   return out;
 }
@@ -110,8 +114,12 @@ Result<std::string> ndjson(const RowSet& rows) {
   return out;
 }
 
+bool complete(const json& response) { return member(response, "jobComplete") == true; }
+
+std::string text_of(const json& v) { return v.is_string() ? v.get<std::string>() : std::string{}; }
+
 std::int64_t dml_rows(const json& stats_or_response) {
-  if (stats_or_response.contains("dmlStats")) {
+  if (member(stats_or_response, "dmlStats").is_object()) {
     const json& d = stats_or_response["dmlStats"];
     return int64_field(d, "insertedRowCount") + int64_field(d, "updatedRowCount") +
            int64_field(d, "deletedRowCount");
@@ -273,22 +281,29 @@ Result<json> BigQueryWarehouse::run_query(std::string_view sql, std::span<const 
     auto finish = [&]() -> Result<json> {
       if (!response) return fail(std::move(response.error()));
       json& r = *response;
-      const std::string job_id = r["jobReference"].value("jobId", "");
+      const json& id = member(member(r, "jobReference"), "jobId");
+      const std::string job_id = id.is_string() ? id.get<std::string>() : "";
+      if (job_id.empty() && !complete(r)) {
+        return fail(
+            Error::transient("jobs.query answered jobComplete:false without a jobReference"));
+      }
       const std::string base = client_->rest().api("/queries/" + job_id) +
                                "?location=" + config.location +
                                "&formatOptions.useInt64Timestamp=true";
-      while (!r.value("jobComplete", false)) {
+      while (!complete(r)) {
         auto next = query_call("GET", base + "&timeoutMs=" + std::to_string(timeout_ms), "",
                                "jobs.getQueryResults " + job_id);
         if (!next) return fail(std::move(next.error()));
         r = std::move(*next);
       }
-      for (std::string token = r.value("pageToken", ""); !token.empty();) {
+      for (std::string token = text_of(member(r, "pageToken")); !token.empty();) {
         auto page =
             query_call("GET", base + "&pageToken=" + token, "", "jobs.getQueryResults " + job_id);
         if (!page) return fail(std::move(page.error()));
-        for (auto& row : (*page)["rows"]) r["rows"].push_back(std::move(row));
-        token = page->value("pageToken", "");
+        if (member(*page, "rows").is_array()) {
+          for (auto& row : (*page)["rows"]) r["rows"].push_back(std::move(row));
+        }
+        token = text_of(member(*page, "pageToken"));
       }
       return std::move(r);
     };
@@ -310,14 +325,15 @@ Result<std::int64_t> BigQueryWarehouse::execute(std::string_view sql,
 Result<QueryResult> BigQueryWarehouse::query(std::string_view sql, std::span<const Value> params) {
   auto r = run_query(sql, params);
   if (!r) return fail(std::move(r.error()));
-  const Schema schema = schema_from(r->value("schema", json::object()));
+  const Schema schema = schema_from(member(*r, "schema"));
   QueryResult out;
   for (const Column& c : schema.columns) out.columns.push_back(c.name);
-  for (const json& row : r->value("rows", json::array())) {
+  const json& rows = member(*r, "rows");
+  for (const json& row : rows.is_array() ? rows : json::array()) {
     Row cells;
-    const json& f = row["f"];
-    for (std::size_t i = 0; i < schema.columns.size() && i < f.size(); ++i) {
-      cells.push_back(cell(f[i].value("v", json()), schema.columns[i].type));
+    const json& f = member(row, "f");
+    for (std::size_t i = 0; i < schema.columns.size() && f.is_array() && i < f.size(); ++i) {
+      cells.push_back(cell(member(f[i], "v"), schema.columns[i].type));
     }
     out.rows.push_back(std::move(cells));
   }
@@ -360,7 +376,7 @@ Result<std::optional<Schema>> BigQueryWarehouse::describe(const TableName& table
   if (r->status == 404) return std::optional<Schema>{};
   auto j = json::parse(r->body, nullptr, false);
   if (!j.is_object()) return fail(Error::transient("tables.get: a body that is not JSON"));
-  return std::optional<Schema>{schema_from(j.value("schema", json::object()))};
+  return std::optional<Schema>{schema_from(member(j, "schema"))};
 }
 
 Status BigQueryWarehouse::create_dataset(const std::string& dataset) {
@@ -437,7 +453,7 @@ Result<std::int64_t> BigQueryWarehouse::merge(const TableName& staging, const Ta
   sql += " WHEN NOT MATCHED THEN INSERT (" + names + ") VALUES (" + values + ")";
   auto done = client_->jobs().run("merge", {{"query", {{"query", sql}, {"useLegacySql", false}}}});
   if (!done) return fail(std::move(done.error()));
-  return dml_rows((*done)["statistics"].value("query", json::object()));
+  return dml_rows(member(member(*done, "statistics"), "query"));
 }
 
 Status BigQueryWarehouse::drop_table(const TableName& table) {

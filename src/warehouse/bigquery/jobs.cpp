@@ -57,6 +57,13 @@ std::string make_job_id(std::string_view op, std::string_view uuid, int attempt)
   return id;
 }
 
+const nlohmann::json& member(const nlohmann::json& j, std::string_view name) {
+  static const nlohmann::json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(name);
+  return it == j.end() ? kNull : *it;
+}
+
 std::string job_state(const nlohmann::json& job) {
   if (!job.is_object()) return {};
   auto status = job.find("status");
@@ -145,7 +152,7 @@ Result<nlohmann::json> Jobs::adopt(const std::string& job_id, const nlohmann::js
     e.message = "409 for our own job " + job_id + " but jobs.get never found it: " + e.message;
     return fail(std::move(e));
   }
-  auto found = (*job)["configuration"].value("labels", nlohmann::json::object());
+  const nlohmann::json& found = member(member(*job, "configuration"), "labels");
   if (found.contains("rebound_config") && found["rebound_config"] != labels["rebound_config"]) {
     return fail(Error::permanent("job id " + job_id +
                                  " already exists with another configuration; refusing to adopt"));
@@ -161,7 +168,8 @@ Result<nlohmann::json> Jobs::wait(const std::string& job_id, nlohmann::json stat
                   Rng{1}};
   bool confirmed = false;  // `state` came from jobs.get
   for (;;) {
-    if (job_state(state) == "DONE" && (confirmed || !state["status"].contains("errorResult"))) {
+    if (job_state(state) == "DONE" &&
+        (confirmed || !member(member(state, "status"), "errorResult").is_object())) {
       return state;
     }
     if (rest_->clock().now() >= deadline) {
@@ -212,10 +220,12 @@ Result<nlohmann::json> Jobs::run(std::string_view op, const nlohmann::json& conf
     }
     auto done = wait(id, std::move(state), deadline);
     if (!done) return fail(std::move(done.error()));
-    const auto& status = (*done)["status"];
-    if (!status.contains("errorResult") || status["errorResult"].is_null()) return done;
-    const std::string reason = status["errorResult"].value("reason", "");
-    Error error = job_error(status["errorResult"], id);
+    const nlohmann::json& error_result = member(member(*done, "status"), "errorResult");
+    if (!error_result.is_object()) return done;
+    const std::string reason = member(error_result, "reason").is_string()
+                                   ? error_result["reason"].get<std::string>()
+                                   : std::string{};
+    Error error = job_error(error_result, id);
     if (!is_job_retry_reason(reason) || attempt >= options_.max_attempts ||
         rest_->clock().now() >= deadline) {
       return fail(std::move(error));

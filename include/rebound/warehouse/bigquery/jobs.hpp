@@ -100,6 +100,8 @@ class Jobs {
   JobCounters counters_;
 };
 
+// j[name] when j is an object that has it, else a null (never throws, never inserts).
+[[nodiscard]] const nlohmann::json& member(const nlohmann::json& j, std::string_view name);
 // "DONE" / "RUNNING" / "PENDING" / "" of a Job resource.
 [[nodiscard]] std::string job_state(const nlohmann::json& job);
 // An int64 carried as a JSON string (or number); 0 when absent.
