@@ -209,7 +209,8 @@ void add_load_command(CLI::App& app, int& exit_code) {
   cmd->add_option("file", args->file, "NDJSON input, one object per line ('-' for stdin)")
       ->required();
   cmd->add_option("--into", args->into,
-                  "warehouse URL: a file path, sqlite:///path or postgresql://user@host/db")
+                  "warehouse URL: a file path, sqlite:///path, postgresql://user@host/db or "
+                  "bigquery://PROJECT/DATASET?location=EU")
       ->required();
   cmd->add_option("--table", args->table, "target table: table or schema.table")->required();
   cmd->add_option("--key", args->keys, "key column(s), comma separated: --key day,box")
