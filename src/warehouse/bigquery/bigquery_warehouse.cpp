@@ -167,7 +167,7 @@ class BigQueryWarehouse final : public warehouse::Warehouse {
                       std::span<const std::string> keys, bool temporary);
   Result<std::int64_t> merge(const TableName& staging, const TableName& target,
                              const Schema& columns, std::span<const std::string> keys);
-  Status drop_table(const TableName& table);
+  Status drop_table(const TableName& table, bool retried = true);
 
  private:
   Result<std::string> dataset_of(const TableName& t) const {
@@ -456,17 +456,18 @@ Result<std::int64_t> BigQueryWarehouse::merge(const TableName& staging, const Ta
   return dml_rows(member(member(*done, "statistics"), "query"));
 }
 
-Status BigQueryWarehouse::drop_table(const TableName& table) {
+Status BigQueryWarehouse::drop_table(const TableName& table, bool retried) {
   auto dataset = dataset_of(table);
   if (!dataset) return fail(std::move(dataset.error()));
-  auto r = client_->rest().send({.method = "DELETE",
-                                 .url = table_path(*dataset, table.name),
-                                 .body = {},
-                                 .content_type = {},
-                                 .headers = {},
-                                 .accept = {404},  // gone already (our own earlier delete)
-                                 .operation = "tables.delete " + *dataset + "." + table.name,
-                                 .timeout = std::nullopt});
+  const Call call{.method = "DELETE",
+                  .url = table_path(*dataset, table.name),
+                  .body = {},
+                  .content_type = {},
+                  .headers = {},
+                  .accept = {404},  // gone already (our own earlier delete)
+                  .operation = "tables.delete " + *dataset + "." + table.name,
+                  .timeout = std::nullopt};
+  auto r = retried ? client_->rest().send(call) : client_->rest().send_once(call);
   if (!r) return fail(std::move(r.error()));
   return {};
 }
@@ -481,16 +482,16 @@ Result<std::int64_t> BigQueryWarehouse::merge_rows(const TableName& target, cons
   if (auto st = create_table(staging, rows.schema, {}, /*temporary=*/true); !st) {
     return fail(std::move(st.error()));
   }
-  // Deleted on every path; expirationTime covers a crash. A failed delete
-  // after a successful MERGE does not fail the write: the rows are in, and the
-  // table expires on its own.
-  struct Cleanup {
-    BigQueryWarehouse& wh;
-    const TableName& table;
-    ~Cleanup() { (void)wh.drop_table(table); }
-  } cleanup{*this, staging};
-  if (auto st = load(staging, rows); !st) return fail(std::move(st.error()));
-  return merge(staging, target, rows.schema, keys);
+  // Deleted on every path; expirationTime covers a crash. On success the
+  // delete is retried like any call, and its failure does not fail the write
+  // (the rows are in; the table expires on its own). On failure it gets one
+  // attempt, so a dead endpoint cannot hold the writer's retry loop here.
+  auto merged = [&]() -> Result<std::int64_t> {
+    if (auto st = load(staging, rows); !st) return fail(std::move(st.error()));
+    return merge(staging, target, rows.schema, keys);
+  }();
+  (void)drop_table(staging, /*retried=*/merged.has_value());
+  return merged;
 }
 
 }  // namespace

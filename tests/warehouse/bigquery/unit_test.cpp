@@ -12,6 +12,7 @@
 #include <regex>
 
 #include "rebound/warehouse/bigquery/api_error.hpp"
+#include "rebound/warehouse/bigquery/client.hpp"
 #include "rebound/warehouse/bigquery/config.hpp"
 #include "rebound/warehouse/bigquery/credentials.hpp"
 #include "rebound/warehouse/bigquery/jobs.hpp"
@@ -325,6 +326,28 @@ TEST(Upload, RangeHeaderParsing) {
   EXPECT_FALSE(parse_range_header("bytes=1-5"));
   EXPECT_FALSE(parse_range_header("bytes=0-"));
   EXPECT_FALSE(parse_range_header("0-5"));
+}
+
+TEST(ClientCache, OneClientPerCanonicalProjectAndLocation) {
+  ::setenv("BIGQUERY_EMULATOR_HOST", "http://127.0.0.1:9", 1);  // no credentials needed
+  const std::size_t before = client_count();
+  auto a = client("My-Proj", "eu");
+  ASSERT_TRUE(a) << a.error().message;
+  auto b = client(" my-proj", "EU");
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_EQ(a->get(), b->get());
+  EXPECT_EQ(client_count(), before + 1);
+  EXPECT_EQ((*a)->config().location, "EU");
+  EXPECT_EQ((*a)->config().endpoint, "http://127.0.0.1:9");
+  EXPECT_TRUE((*a)->config().anonymous);
+  auto region = client("my-proj", "Europe-West1");
+  ASSERT_TRUE(region);
+  EXPECT_EQ((*region)->config().location, "europe-west1");
+  EXPECT_EQ(client_count(), before + 2);
+  auto bad = client("my_proj", "EU");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("my_proj"), std::string::npos);
+  ::unsetenv("BIGQUERY_EMULATOR_HOST");
 }
 
 }  // namespace
