@@ -1,5 +1,6 @@
 // Test helpers shared by the warehouse tests: one factory per back end, so a
-// typed suite can run the same behaviour against SQLite and PostgreSQL.
+// typed suite can run the same behaviour against SQLite, PostgreSQL and
+// BigQuery (rebound's in-process BigQuery emulator).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,7 +11,9 @@
 #include <memory>
 #include <string>
 
+#include "rebound/emulator/bigquery/emulator.hpp"
 #include "rebound/testing/postgres_server.hpp"
+#include "rebound/warehouse/bigquery/bigquery_warehouse.hpp"
 #include "rebound/warehouse/postgres_warehouse.hpp"
 #include "rebound/warehouse/sqlite_warehouse.hpp"
 #include "rebound/warehouse/warehouse.hpp"
@@ -53,6 +56,7 @@ inline testing::PostgresServer& postgres() {
 
 struct SqliteBackend {
   static constexpr const char* kName = "sqlite";
+  static constexpr bool kTransactions = true;
   TempDir dir;
   std::shared_ptr<Warehouse> open(std::size_t pool_size = 2) {
     auto wh =
@@ -66,9 +70,40 @@ struct SqliteBackend {
 
 struct PostgresBackend {
   static constexpr const char* kName = "postgresql";
+  static constexpr bool kTransactions = true;
   std::shared_ptr<Warehouse> open(std::size_t pool_size = 2) {
     auto wh = make_postgres_warehouse({.url = postgres().url(), .pool_size = pool_size});
     EXPECT_TRUE(wh) << wh.error().message;
+    return *wh;
+  }
+  static std::string table(std::string_view prefix) { return unique_name(prefix); }
+};
+
+// BigQuery through rebound's emulator (one per backend object, in memory),
+// anonymous, jobs polled every few milliseconds.
+struct BigQueryBackend {
+  static constexpr const char* kName = "bigquery";
+  // BigQuery has no transaction spanning REST calls (docs/bigquery.md).
+  static constexpr bool kTransactions = false;
+  std::unique_ptr<emulator::bigquery::Emulator> emulator;
+  std::shared_ptr<Warehouse> open(std::size_t /*pool_size*/ = 2) {
+    if (!emulator) {
+      auto e = emulator::bigquery::Emulator::start(
+          {.project = "p", .pending_polls = 1, .running_polls = 1});
+      EXPECT_TRUE(e) << e.error().describe();
+      if (!e) std::abort();
+      emulator = std::move(*e);
+    }
+    auto client = bigquery::Client::make({.config = {.project = "p",
+                                                     .dataset = "d",
+                                                     .location = "US",
+                                                     .endpoint = emulator->url(),
+                                                     .anonymous = true},
+                                          .jobs = {.poll_initial = std::chrono::milliseconds{1},
+                                                   .poll_maximum = std::chrono::milliseconds{20}}});
+    EXPECT_TRUE(client) << client.error().describe();
+    auto wh = bigquery::make_bigquery_warehouse(*client, {.dataset = "d"});
+    EXPECT_TRUE(wh) << wh.error().describe();
     return *wh;
   }
   static std::string table(std::string_view prefix) { return unique_name(prefix); }

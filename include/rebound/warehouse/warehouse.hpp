@@ -111,7 +111,9 @@ class Warehouse {
   [[nodiscard]] Result<std::int64_t> execute(std::string_view sql,
                                              std::span<const Value> params = {});
   [[nodiscard]] Result<QueryResult> query(std::string_view sql, std::span<const Value> params = {});
-  [[nodiscard]] Status load(const TableName& table, const RowSet& rows);  // one transaction
+  // Appends rows atomically: one transaction by default; a back end without
+  // transactions overrides it with its own atomic load (BigQuery: one load job).
+  [[nodiscard]] virtual Status load(const TableName& table, const RowSet& rows);
   [[nodiscard]] Result<std::optional<Schema>> describe(const TableName& table);
   [[nodiscard]] Status create_table(const TableName& table, const Schema& schema,
                                     std::span<const std::string> keys);  // IF NOT EXISTS

@@ -161,7 +161,7 @@ class BigQueryWarehouse final : public warehouse::Warehouse {
   Result<json> run_query(std::string_view sql, std::span<const Value> params);
   Result<std::int64_t> execute(std::string_view sql, std::span<const Value> params);
   Result<QueryResult> query(std::string_view sql, std::span<const Value> params);
-  Status load(const TableName& table, const RowSet& rows);
+  Status load(const TableName& table, const RowSet& rows) override;  // one load job: atomic
   Result<std::optional<Schema>> describe(const TableName& table);
   Status create_table(const TableName& table, const Schema& schema,
                       std::span<const std::string> keys, bool temporary);
