@@ -1,6 +1,8 @@
 // BatchWriter — retry-safe bulk upserts: rows in, each key exactly once out.
 //
-// One write() is one retried operation. Every attempt, from the beginning:
+// One write() is one retried operation. Every attempt, from the beginning,
+// calls Warehouse::merge_rows(), the back end's atomic upsert of a batch. On
+// SQLite and PostgreSQL (the default implementation) that:
 //   1. leases a connection and opens a transaction (SERIALIZABLE on PostgreSQL,
 //      BEGIN IMMEDIATE on SQLite);
 //   2. creates a fresh temporary staging table (a new name per attempt);
@@ -8,11 +10,13 @@
 //   4. merges staging into the target on the key columns (PostgreSQL MERGE,
 //      SQLite INSERT … ON CONFLICT DO UPDATE);
 //   5. drops the staging table (RAII: also when a step fails) and commits.
+// On BigQuery (no multi-call transactions) it is a staging table with a short
+// expirationTime, a load job, one MERGE job and a delete (docs/bigquery.md).
 // The whole attempt — submission included — runs inside rebound::retry, so a
 // serialization conflict re-runs the MERGE rather than re-waiting on a dead
-// one. Because the operation is an upsert in one transaction, a retry (even
-// after a COMMIT whose outcome was lost with the connection) never duplicates
-// a row, and a failed attempt leaves the target untouched.
+// one. Because the operation is an upsert in one atomic step, a retry (even
+// after a COMMIT or a MERGE job whose outcome was lost with the connection)
+// never duplicates a row, and a failed attempt leaves the target untouched.
 //
 //   auto writer = rebound::warehouse::BatchWriter::make(wh, {
 //       .table = "stats.box", .keys = {"day", "box"}, .create_table = true}).value();
