@@ -102,6 +102,39 @@ bool read_more(int fd, std::string& buffer) {
   }
 }
 
+// Decodes a chunked body from `buffer` (reading more from `fd` as needed) and
+// drops the trailer; nullopt when the peer went away or a size is malformed.
+std::optional<std::string> read_chunked(int fd, std::string& buffer) {
+  std::string body;
+  for (;;) {
+    std::size_t line_end;
+    while ((line_end = buffer.find("\r\n")) == std::string::npos) {
+      if (buffer.size() > 4096 || !read_more(fd, buffer)) return std::nullopt;
+    }
+    char* end = nullptr;
+    const unsigned long long size = std::strtoull(buffer.c_str(), &end, 16);
+    if (end == buffer.c_str()) return std::nullopt;
+    buffer.erase(0, line_end + 2);
+    if (size == 0) {
+      // Trailer section: header lines up to an empty line.
+      for (;;) {
+        while ((line_end = buffer.find("\r\n")) == std::string::npos) {
+          if (buffer.size() > 65536 || !read_more(fd, buffer)) return std::nullopt;
+        }
+        const bool last = line_end == 0;
+        buffer.erase(0, line_end + 2);
+        if (last) return body;
+      }
+    }
+    if (size > (std::size_t{1} << 31)) return std::nullopt;
+    while (buffer.size() < size + 2) {
+      if (!read_more(fd, buffer)) return std::nullopt;
+    }
+    body.append(buffer, 0, size);
+    buffer.erase(0, size + 2);
+  }
+}
+
 // Parses the head (request line + headers, without the blank line).
 std::optional<ServerRequest> parse_head(std::string_view head) {
   ServerRequest request;
@@ -180,6 +213,14 @@ std::string http_date(std::chrono::system_clock::time_point t) {
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(Handler handler) {
+  return start_on(0, std::move(handler));
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::start_on(int port, Handler handler) {
+  if (port < 0 || port > 65535) {
+    return fail(Error::permanent("HttpServer: port " + std::to_string(port) +
+                                 " is out of range (0-65535)"));
+  }
   std::unique_ptr<HttpServer> server(new HttpServer());
   server->handler_ = std::move(handler);
   if (::pipe(server->wake_pipe_) != 0) {
@@ -197,11 +238,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(Handler handler) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
   socklen_t len = sizeof addr;
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 128) != 0 ||
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    return fail(Error::permanent(std::string("HttpServer: cannot listen on 127.0.0.1:0: ") +
-                                 std::strerror(errno)));
+    return fail(Error::permanent("HttpServer: cannot listen on 127.0.0.1:" + std::to_string(port) +
+                                 ": " + std::strerror(errno)));
   }
   server->port_ = ntohs(addr.sin_port);
   server->acceptor_ = std::thread([s = server.get()] { s->accept_loop(); });
@@ -344,8 +386,11 @@ void HttpServer::serve(int fd) {
       return;
     }
     ServerRequest& request = *parsed;
-    // Body (Content-Length only; chunked request bodies are refused).
-    if (request.header("Transfer-Encoding")) {
+    // Body: chunked transfer coding, or Content-Length.
+    const bool chunked = request.header("Transfer-Encoding")
+                             .transform([](const std::string& v) { return iequals(v, "chunked"); })
+                             .value_or(false);
+    if (request.header("Transfer-Encoding") && !chunked) {
       send_all(fd,
                "HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
       close_connection(fd, false);
@@ -361,14 +406,23 @@ void HttpServer::serve(int fd) {
         return;
       }
     }
-    while (buffer.size() < content_length) {
-      if (!read_more(fd, buffer)) {
+    if (chunked) {
+      std::optional<std::string> body = read_chunked(fd, buffer);
+      if (!body) {
         close_connection(fd, false);
         return;
       }
+      request.body = std::move(*body);
+    } else {
+      while (buffer.size() < content_length) {
+        if (!read_more(fd, buffer)) {
+          close_connection(fd, false);
+          return;
+        }
+      }
+      request.body = buffer.substr(0, content_length);
+      buffer.erase(0, content_length);
     }
-    request.body = buffer.substr(0, content_length);
-    buffer.erase(0, content_length);
     request.connection = connection;
     request.on_connection = on_connection;
     requests_.fetch_add(1, std::memory_order_acq_rel);
@@ -384,6 +438,15 @@ void HttpServer::serve(int fd) {
       case Fault::drop:
         close_connection(fd, false);
         return;
+      case Fault::reset:
+        close_connection(fd, true);
+        return;
+      case Fault::delay:
+        if (wait_or_stop(reply.stall_for)) {
+          close_connection(fd, false);
+          return;
+        }
+        break;
       case Fault::stall:
         wait_or_stop(reply.stall_for);
         close_connection(fd, false);

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   rebound::cli::add_herd_command(app, exit_code);
   rebound::cli::add_load_command(app, exit_code);
   rebound::cli::add_get_command(app, exit_code);
+  rebound::cli::add_emulate_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -14,7 +14,7 @@
 // (HTTP/1.1), `Connection: close` honoured, request bodies read by
 // Content-Length, `Expect: 100-continue` answered, HEAD answered without a
 // body. The destructor stops accepting, unblocks every connection (stalls
-// included) and joins all threads.
+// included) and joins all threads. Chunked request bodies are decoded.
 //
 // Thread safety: thread-safe. The handler runs on connection threads, maybe
 // several at once, so it must be thread-safe itself.
@@ -66,6 +66,9 @@ enum class Fault : std::uint8_t {
   oversized_body,    // a body of Reply::oversized_bytes ('x' * n) with its Content-Length
   malformed_status,  // "HTTP/1.1 abc\r\n\r\n", then close
   drop,              // close without sending a byte
+  reset,             // close with an RST (SO_LINGER 0) without sending a byte
+  delay,             // wait Reply::stall_for, then send the reply normally (a reply slower
+                     // than the client's timeout; the work behind it was still done)
 };
 
 struct Reply {
@@ -93,6 +96,8 @@ class HttpServer {
   // Binds 127.0.0.1:0 and starts accepting. Without a handler (and for paths
   // without a script) every request gets 404 "no route". Errors are permanent.
   [[nodiscard]] static Result<std::unique_ptr<HttpServer>> start(Handler handler = {});
+  // Same, on 127.0.0.1:`port` (0 picks a free one). A port in use is a permanent error.
+  [[nodiscard]] static Result<std::unique_ptr<HttpServer>> start_on(int port, Handler handler);
 
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
