@@ -14,9 +14,9 @@
 #include "rebound/emulator/bigquery/emulator.hpp"
 #include "rebound/testing/postgres_server.hpp"
 #include "rebound/warehouse/bigquery/bigquery_warehouse.hpp"
+#include "rebound/warehouse/open.hpp"
 #include "rebound/warehouse/postgres_warehouse.hpp"
 #include "rebound/warehouse/sqlite_warehouse.hpp"
-#include "rebound/warehouse/warehouse.hpp"
 
 namespace rebound::warehouse::test {
 

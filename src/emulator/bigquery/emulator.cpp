@@ -340,7 +340,7 @@ Result<std::unique_ptr<Emulator>> Emulator::start(Options options) {
   if (!store) return bad(store.error().message);
   impl->store = std::move(*store);
   impl->store->merge_duplicate_reason = options.unconfirmed.merge_duplicate_reason;
-  auto server = testing::HttpServer::start_on(
+  auto server = rebound::emulator::HttpServer::start_on(
       options.port, [raw](const ServerRequest& request) { return raw->handle(request); });
   if (!server) return bad(server.error().message);
   impl->server = std::move(*server);

@@ -17,16 +17,16 @@
 #include <set>
 
 #include "rebound/emulator/bigquery/emulator.hpp"
-#include "rebound/testing/http_server.hpp"
+#include "rebound/emulator/http_server.hpp"
 #include "store.hpp"
 
 namespace rebound::emulator::bigquery {
 
 namespace detail {
 
-using testing::Fault;
-using testing::Reply;
-using testing::ServerRequest;
+using rebound::emulator::Fault;
+using rebound::emulator::Reply;
+using rebound::emulator::ServerRequest;
 
 enum class JobState { pending, running, done };
 
@@ -105,7 +105,7 @@ struct FaultPlan {
 
 struct Emulator::Impl {
   Options options;
-  std::unique_ptr<testing::HttpServer> server;
+  std::unique_ptr<rebound::emulator::HttpServer> server;
 
   mutable std::mutex mu;
   std::condition_variable changed;  // a job advanced; long polls wake

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rebound/retry/backoff.hpp"
-#include "rebound/retry/random.hpp"
+#include "rebound/core/random.hpp"
 #include "rebound/warehouse/bigquery/api_error.hpp"
 #include "rebound/warehouse/bigquery/sql.hpp"
 

@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "rebound/retry/backoff.hpp"
-#include "rebound/retry/random.hpp"
+#include "rebound/core/random.hpp"
 #include "rebound/warehouse/bigquery/api_error.hpp"
 
 namespace rebound::bigquery {

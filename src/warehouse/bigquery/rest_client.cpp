@@ -22,7 +22,7 @@ RetryPolicy request_retry_policy(double scale) {
                           .initial = scaled(std::chrono::seconds{1}, scale),
                           .maximum = scaled(std::chrono::seconds{60}, scale),
                           .multiplier = 2.0,
-                          .jitter = Jitter::full,
+                          .backoff = BackoffKind::full_jitter,
                           .max_attempts = 10}},
       .deadline = scaled(std::chrono::seconds{600}, scale),
       .max_attempts = 0,

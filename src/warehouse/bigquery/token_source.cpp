@@ -49,7 +49,7 @@ RetryPolicy token_retry_policy(double scale) {
                           .initial = scaled(std::chrono::seconds{1}, scale),
                           .maximum = scaled(std::chrono::seconds{4}, scale),
                           .multiplier = 2.0,
-                          .jitter = Jitter::equal,
+                          .backoff = BackoffKind::equal_jitter,
                           .max_attempts = 3}},
       .deadline = scaled(std::chrono::seconds{60}, scale),
       .max_attempts = 3,

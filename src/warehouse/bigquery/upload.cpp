@@ -2,7 +2,7 @@
 #include "rebound/warehouse/bigquery/upload.hpp"
 
 #include "rebound/retry/backoff.hpp"
-#include "rebound/retry/random.hpp"
+#include "rebound/core/random.hpp"
 #include "rebound/warehouse/bigquery/api_error.hpp"
 
 namespace rebound::bigquery {

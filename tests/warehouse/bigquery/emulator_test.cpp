@@ -224,6 +224,64 @@ TEST_F(OnEmulator, PermanentJobFailuresSurfaceWithNothingWrittenAndNoStagingLeft
   EXPECT_EQ(deleted, created);
 }
 
+TEST_F(OnEmulator, JobFailuresThatRetryCannotFixAreNotReRun) {
+  auto wh = open();
+  ASSERT_TRUE(writer(wh, "final").write(batch(0, 5)));
+  for (const json& action : {json{{"kind", "failJob"}, {"preset", "invalidLoad"}},
+                             json{{"kind", "failJob"}, {"reason", "stopped"}},
+                             json{{"kind", "failJob"}, {"reason", "notFound"}},
+                             json{{"kind", "failJob"}, {"reason", "duplicate"}},
+                             json{{"kind", "failJob"}, {"preset", "mergeDuplicate"}}}) {
+    SCOPED_TRACE(action.dump());
+    client_ = client();
+    wh = open(client_);
+    const bool on_load = action.value("preset", "") == "invalidLoad";
+    faults({{{"method", "POST"}, {"path", on_load ? kUpload : kInsert}, {"action", action}}});
+    auto out = writer(wh, "final").write(batch(0, 10, "changed"));
+    ASSERT_FALSE(out);
+    EXPECT_FALSE(out.status.error().retriable()) << out.status.error().describe();
+    EXPECT_EQ(client_->jobs().counters().reruns.load(), 0u);
+    EXPECT_EQ(out.report.retry.attempts, 1);
+    EXPECT_EQ(count("final"), 5);  // a failed job has no effect
+    emu_->clear_faults();
+  }
+}
+
+TEST_F(OnEmulator, FailedJobBehindJobsQueryIsReRunWithANewRequestId) {
+  auto wh = open();
+  ASSERT_TRUE(writer(wh, "q400").write(batch(0, 3)));
+  faults({{{"method", "POST"},
+           {"path", "/queries$"},
+           {"times", 1},
+           {"action", {{"kind", "error"}, {"status", 400}, {"reason", "jobBackendError"}}}}});
+  const warehouse::Value args[] = {std::int64_t{1}};
+  auto n = wh->execute(R"(UPDATE "q400" SET name = 'x' WHERE id = $1)", args);
+  ASSERT_TRUE(n) << n.error().describe();
+  EXPECT_EQ(*n, 1);
+  const auto sent = logged("POST", "/queries");
+  ASSERT_EQ(sent.size(), 2u);
+  auto request_id = [](const emu::LoggedRequest& r) {
+    const auto at = r.body_head.find("\"requestId\":\"");
+    return at == std::string::npos ? std::string{} : r.body_head.substr(at + 13, 36);
+  };
+  EXPECT_FALSE(request_id(sent[0]).empty());
+  EXPECT_NE(request_id(sent[0]), request_id(sent[1]));  // a re-run, not a resend
+}
+
+TEST_F(OnEmulator, BrokenResponsesToJobInsertsNeverRunASecondJob) {
+  int t = 0;
+  for (const json& action : {json{{"kind", "truncate"}}, json{{"kind", "invalidJson"}},
+                             json{{"kind", "dropBeforeProcessing"}},
+                             json{{"kind", "acceptThenDrop"}, {"reset", true}}}) {
+    SCOPED_TRACE(action.dump());
+    client_ = client();
+    faults({{{"method", "POST"}, {"path", kInsert}, {"times", 1}, {"action", action}}});
+    write_and_check("broken_" + std::to_string(t++));
+    EXPECT_EQ(client_->jobs().counters().submitted.load(), 2u);
+    emu_->clear_faults();
+  }
+}
+
 TEST_F(OnEmulator, AcceptThenDropOnEveryJobCreatingCallRunsExactlyOneJob) {
   int t = 0;
   for (const char* path : {kInsert, kUpload, "/tables$", "/tables/rebound_stage_"}) {

@@ -8,8 +8,8 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "rebound/emulator/http_server.hpp"
 #include "rebound/testing/fake_clock.hpp"
-#include "rebound/testing/http_server.hpp"
 #include "rebound/warehouse/bigquery/api_error.hpp"
 #include "rebound/warehouse/bigquery/jobs.hpp"
 #include "rebound/warehouse/bigquery/rest_client.hpp"
@@ -21,10 +21,10 @@ namespace rebound::bigquery {
 namespace {
 
 using nlohmann::json;
-using testing::Fault;
-using testing::HttpServer;
-using testing::Reply;
-using testing::ServerRequest;
+using rebound::emulator::Fault;
+using rebound::emulator::HttpServer;
+using rebound::emulator::Reply;
+using rebound::emulator::ServerRequest;
 
 std::string form_value(const std::string& body, const std::string& name) {
   const std::string key = name + "=";

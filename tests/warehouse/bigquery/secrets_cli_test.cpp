@@ -13,8 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "rebound/emulator/bigquery/emulator.hpp"
+#include "rebound/emulator/http_server.hpp"
 #include "rebound/testing/command.hpp"
-#include "rebound/testing/http_server.hpp"
 #include "test_keys.hpp"
 
 namespace rebound::bigquery {
@@ -32,18 +32,19 @@ class SecretsCli : public ::testing::Test {
     auto e = emu::Emulator::start({.project = "p", .pending_polls = 1, .running_polls = 1});
     ASSERT_TRUE(e) << e.error().describe();
     emu_ = std::move(*e);
-    tokens_ = testing::HttpServer::start([this](const testing::ServerRequest& r) {
-                std::lock_guard lock(mu_);
-                if (fail_tokens_) {
-                  return testing::Reply::text(
-                      400, R"({"error":"invalid_grant","error_description":"Bad grant."})");
-                }
-                const std::string token = "ya29.KNOWN-ACCESS-TOKEN-" + std::to_string(++issued_);
-                issued_tokens_.push_back(token);
-                (void)r;
-                return testing::Reply::text(
-                    200, json{{"access_token", token}, {"expires_in", 3600}}.dump());
-              }).value();
+    tokens_ =
+        rebound::emulator::HttpServer::start([this](const rebound::emulator::ServerRequest& r) {
+          std::lock_guard lock(mu_);
+          if (fail_tokens_) {
+            return rebound::emulator::Reply::text(
+                400, R"({"error":"invalid_grant","error_description":"Bad grant."})");
+          }
+          const std::string token = "ya29.KNOWN-ACCESS-TOKEN-" + std::to_string(++issued_);
+          issued_tokens_.push_back(token);
+          (void)r;
+          return rebound::emulator::Reply::text(
+              200, json{{"access_token", token}, {"expires_in", 3600}}.dump());
+        }).value();
     dir_ =
         std::filesystem::temp_directory_path() / ("rebound-secrets-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
@@ -93,7 +94,7 @@ class SecretsCli : public ::testing::Test {
   }
 
   std::unique_ptr<emu::Emulator> emu_;
-  std::unique_ptr<testing::HttpServer> tokens_;
+  std::unique_ptr<rebound::emulator::HttpServer> tokens_;
   std::filesystem::path dir_;
   mutable std::mutex mu_;
   int issued_ = 0;

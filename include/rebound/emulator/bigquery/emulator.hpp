@@ -27,7 +27,7 @@
 #include <string>
 #include <vector>
 
-#include "rebound/retry/error.hpp"
+#include "rebound/core/error.hpp"
 
 namespace rebound::emulator::bigquery {
 

@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-#include "rebound/retry/error.hpp"
+#include "rebound/core/error.hpp"
 #include "rebound/warehouse/bigquery/credentials.hpp"
 
 namespace rebound::bigquery {

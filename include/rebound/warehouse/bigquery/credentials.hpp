@@ -27,7 +27,7 @@
 #include <string_view>
 #include <variant>
 
-#include "rebound/retry/error.hpp"
+#include "rebound/core/error.hpp"
 
 namespace rebound::bigquery {
 

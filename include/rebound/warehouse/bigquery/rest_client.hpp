@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "rebound/http/client.hpp"
-#include "rebound/retry/clock.hpp"
+#include "rebound/core/clock.hpp"
 #include "rebound/retry/policy.hpp"
 #include "rebound/warehouse/bigquery/config.hpp"
 #include "rebound/warehouse/bigquery/token_source.hpp"

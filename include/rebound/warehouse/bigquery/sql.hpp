@@ -19,7 +19,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "rebound/retry/error.hpp"
+#include "rebound/core/error.hpp"
 #include "rebound/warehouse/value.hpp"
 
 namespace rebound::bigquery {

@@ -30,7 +30,7 @@
 #include <string>
 
 #include "rebound/http/client.hpp"
-#include "rebound/retry/clock.hpp"
+#include "rebound/core/clock.hpp"
 #include "rebound/retry/policy.hpp"
 #include "rebound/warehouse/bigquery/credentials.hpp"
 

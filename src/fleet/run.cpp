@@ -1,18 +1,19 @@
-#include "fleet_run.hpp"
+#include "rebound/fleet/run.hpp"
 
-#include <rebound/pool/keyed_cache.hpp>
-#include <rebound/retry/retry_loop.hpp>
-#include <rebound/warehouse/batch_writer.hpp>
-#include <rebound/warehouse/warehouse.hpp>
+#include "rebound/fleet/bigquery.hpp"
+#include "rebound/pool/keyed_cache.hpp"
+#include "rebound/retry/retry_loop.hpp"
+#include "rebound/warehouse/batch_writer.hpp"
+#include "rebound/warehouse/open.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <mutex>
 #include <thread>
 
-#include "fleet_fetch.hpp"
+#include "rebound/fleet/fetch.hpp"
 
-namespace rebound::cli {
+namespace rebound::fleet {
 namespace {
 
 using std::chrono::steady_clock;
@@ -27,7 +28,7 @@ double ms_since(steady_clock::time_point start) {
 RetryPolicy rebound_policy(double scale, std::shared_ptr<RetryBudget> budget) {
   RetryPolicy p = wh::default_write_policy(scale);
   for (ClassRule& rule : p.rules) {
-    if (rule.jitter != Jitter::full) rule.jitter = Jitter::decorrelated;
+    if (rule.backoff != BackoffKind::full_jitter) rule.backoff = BackoffKind::decorrelated_jitter;
   }
   p.budget = std::move(budget);
   return p;
@@ -48,6 +49,37 @@ struct Timeline {
         {.processor = processor, .at_ms = ms_since(start), .ok = ok, .kind = kind});
   }
 };
+
+// The naive BigQuery loop of the reference platform: the retry wraps waiting
+// for the job's result, not its submission. So the write is submitted once
+// and a failed job is "retried" by waiting on the same failed job again —
+// which fails again. submit_once() is the single submission;
+// rewait_like_the_seed() spends the fixed delays and attempts the naive loop
+// would, and leaves the failure in place.
+RetryPolicy submit_once(const RetryPolicy& naive) {
+  RetryPolicy once = naive;
+  once.rules.clear();
+  once.max_attempts = 1;
+  return once;
+}
+
+void rewait_like_the_seed(wh::WriteOutcome& out, const RetryPolicy& naive) {
+  if (out || !out.status.error().retriable() || naive.rules.empty()) return;
+  const ClassRule& rule = naive.rules.front();
+  for (int attempt = 1; attempt < naive.max_attempts; ++attempt) {
+    RetryEvent event{.operation = "waiting for the job again",
+                     .attempt = attempt,
+                     .error_class = out.status.error().error_class,
+                     .delay = rule.initial,
+                     .elapsed = out.report.elapsed,
+                     .error = &out.status.error()};
+    if (naive.on_retry) naive.on_retry(event);
+    real_sleeper().sleep_for(rule.initial);
+    ++out.report.retry.attempts;
+    ++out.report.retry.failures[static_cast<std::size_t>(out.status.error().error_class)];
+    out.report.retry.slept += rule.initial;
+  }
+}
 
 std::uint64_t failures_of(const RetryReport& r, ErrorClass c) {
   return static_cast<std::uint64_t>(r.failures_of(c));
@@ -90,7 +122,7 @@ Status prepare_target(wh::Warehouse& warehouse, const std::string& table) {
 
 // Compares the target table with what the workload must have produced.
 Status check_rows(wh::Warehouse& warehouse, const std::string& table,
-                  const std::map<std::int64_t, FleetRecord>& expected, RunStats& stats) {
+                  const std::map<std::int64_t, Record>& expected, RunStats& stats) {
   auto name = wh::parse_table_name(table);
   if (!name) return fail(name.error());
   auto result = warehouse.query("SELECT id, name, score FROM " + name->quoted());
@@ -128,20 +160,20 @@ std::string target_table(Mode mode) {
   return mode == Mode::naive ? "fleet_naive" : "fleet_rebound";
 }
 
-Result<RunStats> run_fleet(const FleetConfig& config, Mode mode, const Progress& progress) {
-  const FleetWorkload& work = config.workload;
+Result<RunStats> run(const Config& config, Mode mode, const Progress& progress) {
+  const Workload& work = config.workload;
   const std::string table = target_table(mode);
   const bool naive = mode == Mode::naive;
 
   // Setup with a client of its own, outside the measured operations.
-  auto setup = wh::open_warehouse(config.warehouse_url, {.pool_size = 1});
+  auto setup = open_for_mode(config.warehouse_url, Mode::rebound, config.scale, 1);
   if (!setup) return fail(setup.error());
   if (auto prepared = prepare_target(**setup, table); !prepared) return fail(prepared.error());
 
   // rebound: one client per warehouse URL, made once, shared by every processor.
   auto cache = pool::KeyedCache<std::string, wh::Warehouse>::make({
       .create = [&](const std::string& url) -> Result<std::shared_ptr<wh::Warehouse>> {
-        return wh::open_warehouse(url, {.pool_size = config.pool_size});
+        return open_for_mode(url, Mode::rebound, config.scale, config.pool_size);
       },
   });
   if (!cache) return fail(cache.error());
@@ -168,6 +200,7 @@ Result<RunStats> run_fleet(const FleetConfig& config, Mode mode, const Progress&
     const Timeline timeline{.start = start, .processor = p, .shard = &shard};
     RetryPolicy write_policy =
         naive ? naive_policy(config.scale) : rebound_policy(config.scale, *budget);
+    const bool naive_bigquery = naive && is_bigquery_url(config.warehouse_url);
     write_policy.on_retry = [&](const RetryEvent& e) {
       st.retry_delays_ms.push_back(std::chrono::duration<double, std::milli>(e.delay).count());
       timeline.mark(false, "write");
@@ -190,7 +223,7 @@ Result<RunStats> run_fleet(const FleetConfig& config, Mode mode, const Progress&
       std::shared_ptr<wh::Warehouse> warehouse;
       const auto acquire_start = steady_clock::now();
       if (naive) {
-        auto fresh = wh::open_warehouse(config.warehouse_url, {.pool_size = 1});
+        auto fresh = open_for_mode(config.warehouse_url, Mode::naive, config.scale, 1);
         if (fresh) {
           // Connecting is part of making a client: do it now, as a new client would.
           auto connected = (*fresh)->with_session([](wh::Session&) -> Status { return {}; });
@@ -234,13 +267,16 @@ Result<RunStats> run_fleet(const FleetConfig& config, Mode mode, const Progress&
       }
 
       // 3. Write through the batch writer; the whole attempt is retried.
-      auto writer = wh::BatchWriter::make(warehouse,
-                                          {.table = table, .keys = {"id"}, .policy = write_policy});
+      auto writer = wh::BatchWriter::make(
+          warehouse, {.table = table,
+                      .keys = {"id"},
+                      .policy = naive_bigquery ? submit_once(write_policy) : write_policy});
       if (!writer) {
         finish(false, &writer.error());
         continue;
       }
-      const wh::WriteOutcome out = writer->write(*rows);
+      wh::WriteOutcome out = writer->write(*rows);
+      if (naive_bigquery) rewait_like_the_seed(out, write_policy);
       const RetryReport& report = out.report.retry;
       if (report.attempts > 1) retried = true;
       st.retries += static_cast<std::uint64_t>(report.retries());
@@ -336,4 +372,4 @@ Result<RunStats> run_fleet(const FleetConfig& config, Mode mode, const Progress&
   return stats;
 }
 
-}  // namespace rebound::cli
+}  // namespace rebound::fleet
