@@ -22,7 +22,7 @@
 
 using json = nlohmann::json;
 using namespace rebound;
-using Clock = std::chrono::steady_clock;
+using WallClock = std::chrono::steady_clock;
 
 namespace {
 
@@ -97,7 +97,7 @@ double run_emulator(int clients, double seconds) {
   std::atomic<long> cycles{0};
   std::atomic<long> failures{0};
   std::vector<std::thread> threads;
-  const auto start = Clock::now();
+  const auto start = WallClock::now();
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
       auto client = http::Client::make({.max_per_host = 64}).value();
@@ -112,7 +112,7 @@ double run_emulator(int clients, double seconds) {
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   stop = true;
   for (auto& t : threads) t.join();
-  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  const double elapsed = std::chrono::duration<double>(WallClock::now() - start).count();
   if (failures.load() > 0)
     std::fprintf(stderr, "%d clients: %ld failed cycles\n", clients, failures.load());
   return 2.0 * static_cast<double>(cycles.load()) / elapsed;  // two jobs per cycle
@@ -127,8 +127,8 @@ double run_sqlite(double seconds) {
                "TEXT, score REAL)",
                nullptr, nullptr, nullptr);
   long cycles = 0;
-  const auto start = Clock::now();
-  while (std::chrono::duration<double>(Clock::now() - start).count() < seconds) {
+  const auto start = WallClock::now();
+  while (std::chrono::duration<double>(WallClock::now() - start).count() < seconds) {
     sqlite3_exec(db, "BEGIN; DELETE FROM s", nullptr, nullptr, nullptr);
     sqlite3_stmt* ins = nullptr;
     sqlite3_prepare_v2(db, "INSERT INTO s VALUES(?, ?, ?)", -1, &ins, nullptr);
@@ -156,7 +156,7 @@ double run_sqlite(double seconds) {
   }
   sqlite3_close(db);
   return 2.0 * static_cast<double>(cycles) /
-         std::chrono::duration<double>(Clock::now() - start).count();
+         std::chrono::duration<double>(WallClock::now() - start).count();
 }
 
 }  // namespace
