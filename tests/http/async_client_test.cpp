@@ -304,8 +304,10 @@ TEST_F(Hedging, HedgeAnswersFirstAndTheSlowPrimaryIsCancelled) {
   EXPECT_EQ(bodies.count("slow"), 0u) << "every slow reply was cut by its hedge";
   EXPECT_EQ(bodies.at("fast"), 100);
   const HedgeStats h = client->hedge_stats();
-  EXPECT_EQ(h.won, 10u);
-  EXPECT_GE(h.sent, 10u);
+  // The ten slow ones are won by their hedges; a quick one that took longer
+  // than 20 ms on a loaded machine may be hedged (and won) too.
+  EXPECT_GE(h.won, 10u);
+  EXPECT_GE(h.sent, h.won);
   EXPECT_EQ(h.cancelled, h.sent) << "every hedged pair has one loser, and it is cancelled";
 }
 
