@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -40,9 +41,10 @@ def run_get(rebound, url, n, concurrency, *extra):
     """Runs `rebound get --json`, sampling its thread count and peak RSS."""
     cmd = [rebound, "get", url, "-n", str(n), "--concurrency", str(concurrency), "--json",
            *map(str, extra)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    threads, hwm_kb = 0, 0
-    while proc.poll() is None:
+    out_file = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen(cmd, stdout=out_file, stderr=subprocess.PIPE, text=True)
+    threads, hwm_kb, rusage = 0, 0, None
+    while rusage is None:
         try:
             with open(f"/proc/{proc.pid}/status") as f:
                 for line in f:
@@ -52,13 +54,22 @@ def run_get(rebound, url, n, concurrency, *extra):
                         hwm_kb = max(hwm_kb, int(line.split()[1]))
         except (FileNotFoundError, ProcessLookupError):
             pass
-        time.sleep(0.01)
-    out, err = proc.communicate()
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid == proc.pid:
+            rusage, proc.returncode = usage, os.waitstatus_to_exitcode(status)
+        else:
+            time.sleep(0.01)
+    err = proc.stderr.read()
+    out_file.seek(0)
+    out = out_file.read()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err}{out[-500:]}")
     summary = json.loads(out)["summary"]
     summary["peak_threads"] = threads
-    summary["peak_rss_mb"] = hwm_kb / 1024
+    # The kernel's peak RSS for the child (ru_maxrss, KiB) is exact; VmHWM
+    # sampling can miss the very end.
+    summary["peak_rss_mb"] = max(hwm_kb, rusage.ru_maxrss) / 1024
+    summary["cpu_us_per_request"] = (rusage.ru_utime + rusage.ru_stime) * 1e6 / n
     return summary
 
 
@@ -99,15 +110,16 @@ def main():
         stall.close()
 
     print(f"{n} GETs, {c} in flight, loopback server answering after 100 ms; "
-          f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}")
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, "
+          f"{time.strftime('%Y-%m-%d %H:%M')}")
     print("| client | req/s | share of ideal (" + f"{ideal:.0f}/s) | p50 ms | p99 ms | "
-          "peak threads | peak RSS MB | new conns | reuse |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "peak threads | peak RSS MB | CPU us/request | new conns | reuse |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, s in runs:
         print(f"| {name} | {s['requests_per_second']:.0f} | "
               f"{s['requests_per_second'] / ideal:.2f} | {s['latency_ms']['p50']:.1f} | "
               f"{s['latency_ms']['p99']:.1f} | {s['peak_threads']} | {s['peak_rss_mb']:.1f} | "
-              f"{s['new_connections']} | {s['reuse_rate']:.3f} |")
+              f"{s['cpu_us_per_request']:.1f} | {s['new_connections']} | {s['reuse_rate']:.3f} |")
     blocking = runs[2][1]
     for name, s in runs[:2]:
         print(f"({name} vs blocking: rate {s['requests_per_second'] / blocking['requests_per_second']:.2f}x, "
