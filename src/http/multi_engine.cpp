@@ -189,7 +189,7 @@ Duration MultiEngine::hedge_delay(const Op& op) const {
 void MultiEngine::start_attempt(Op& op, bool hedge) {
   const Attempt attempt = op.state->begin_attempt();
   const Duration timeout = std::min(op.request.timeout.value_or(options_.total_timeout),
-                                    attempt.timeout().value_or(options_.total_timeout));
+                                    attempt.time_left.value_or(options_.total_timeout));
   auto leg = std::make_unique<Leg>();
   leg->op = &op;
   leg->hedge = hedge;

@@ -6,7 +6,7 @@
 #include <iostream>
 #include <mutex>
 
-#include "rebound/http/redact.hpp"
+#include "rebound/core/redact.hpp"
 #include "rebound/retry/classify.hpp"
 
 namespace rebound::http::detail {

@@ -13,6 +13,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "rebound/core/redact.hpp"
 #include "rebound/pool/lease_pool.hpp"
 #include "rebound/retry/classify.hpp"
 

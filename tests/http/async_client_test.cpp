@@ -15,20 +15,20 @@
 #include <thread>
 #include <vector>
 
+#include "rebound/emulator/http_server.hpp"
 #include "rebound/http/async_client.hpp"
 #include "rebound/http/client.hpp"
 #include "rebound/testing/fake_clock.hpp"
-#include "rebound/testing/http_server.hpp"
 
 namespace rebound::http {
 namespace {
 
 using namespace std::chrono_literals;
+using emulator::Fault;
+using emulator::HttpServer;
+using emulator::Reply;
+using emulator::ServerRequest;
 using testing::FakeClock;
-using testing::Fault;
-using testing::HttpServer;
-using testing::Reply;
-using testing::ServerRequest;
 
 class AsyncClientTest : public ::testing::Test {
  protected:

@@ -20,7 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "rebound/retry/error.hpp"
+#include "rebound/core/error.hpp"
 #include "rebound/warehouse/value.hpp"
 
 namespace rebound::warehouse {
