@@ -9,6 +9,8 @@
 //                                            --new-client: a new client per GET,
 //                                            the naive way: full TCP + TLS setup)
 //   http_compare threads URL T N [CA]        N GETs shared by T threads on one client
+//   http_compare async URL C N [CA] [E]      N GETs, C in flight on one AsyncClient
+//                                            driven by E event threads (default 1)
 // Latencies are measured around Client::send (so they include the pool lease,
 // header parsing and retries) with steady_clock.
 #include <algorithm>
@@ -16,11 +18,14 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <future>
 #include <iostream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "rebound/http/async_client.hpp"
 #include "rebound/http/client.hpp"
 #include "rebound/testing/nginx_server.hpp"
 
@@ -114,6 +119,46 @@ int threaded(const std::string& url, int threads, int n, const std::string& ca) 
   return failures.load() == 0 ? 0 : 1;
 }
 
+// C requests in flight: each completion (on an event thread) sends the next.
+int in_flight(const std::string& url, int concurrency, int n, const std::string& ca,
+              int event_threads) {
+  auto made =
+      rebound::http::AsyncClient::make({.max_connections = static_cast<std::size_t>(concurrency),
+                                        .max_per_host = static_cast<std::size_t>(concurrency),
+                                        .tls = {.ca_file = ca}},
+                                       {.event_threads = static_cast<std::size_t>(event_threads)});
+  if (!made) {
+    std::cerr << made.error().describe() << "\n";
+    return 1;
+  }
+  auto& client = **made;
+  std::atomic<int> next{0};
+  std::atomic<int> failures{0};
+  std::atomic<int> done{0};
+  std::promise<void> all_done;
+  std::function<void()> send_next = [&] {
+    if (next.fetch_add(1, std::memory_order_relaxed) >= n) return;
+    client.send_async({.url = url}, [&](rebound::Result<rebound::http::Response> r) {
+      if (!r || r->status != 200) failures.fetch_add(1);
+      send_next();  // before counting: the last count ends the run
+      if (done.fetch_add(1) + 1 == n) all_done.set_value();
+    });
+  };
+  const auto start = Clock::now();
+  for (int i = 0; i < std::min(concurrency, n); ++i) send_next();
+  all_done.get_future().wait();
+  const double secs = us_since(start) / 1e6;
+  const auto s = client.stats();
+  std::printf(
+      "{\"requests\":%d,\"in_flight\":%d,\"event_threads\":%d,\"failures\":%d,"
+      "\"seconds\":%.4f,\"rps\":%.1f,\"reuse_rate\":%.5f,\"new_connections\":%llu,"
+      "\"reused_connections\":%llu}\n",
+      n, concurrency, event_threads, failures.load(), secs, n / secs, s.reuse_rate(),
+      static_cast<unsigned long long>(s.new_connections),
+      static_cast<unsigned long long>(s.reused_connections));
+  return failures.load() == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -128,7 +173,11 @@ int main(int argc, char** argv) {
   if (a.size() >= 4 && a[0] == "threads") {
     return threaded(a[1], std::stoi(a[2]), std::stoi(a[3]), a.size() >= 5 ? a[4] : "");
   }
+  if (a.size() >= 4 && a[0] == "async") {
+    return in_flight(a[1], std::stoi(a[2]), std::stoi(a[3]), a.size() >= 5 ? a[4] : "",
+                     a.size() >= 6 ? std::stoi(a[5]) : 1);
+  }
   std::cerr << "usage: http_compare serve | seq URL N [CA] [--no-reuse|--new-client] | threads URL "
-               "T N [CA]\n";
+               "T N [CA] | async URL C N [CA] [EVENT_THREADS]\n";
   return 2;
 }

@@ -2,6 +2,7 @@
 // references, in one run, against a throwaway PostgreSQL 15 and SQLite file:
 //   1. pooled statement vs connect-per-statement (goal >= 100x)
 //   2. pooled point SELECTs vs pgbench -S -M extended on persistent connections
+//      (alternating, best of three rounds each)
 //   3. batch writer (stage + MERGE, 100k rows) vs psql \copy (PostgreSQL)
 //   4. batch writer (stage + upsert, 100k rows) vs sqlite3 .import
 // Prints a table of rates and ratios. Run through bench/warehouse/compare.sh.
@@ -104,15 +105,9 @@ Row acquire_vs_connect(const std::string& url) {
           ">= 200x"};
 }
 
-// pgbench -S's point select, through the pool, `clients` threads, `secs` seconds.
-Row pool_vs_pgbench(rebound::testing::PostgresServer& pg, int clients, int secs) {
+// pgbench -S (-M extended, persistent connections) for `secs` seconds: its TPS.
+double pgbench_select_tps(rebound::testing::PostgresServer& pg, int clients, int secs) {
   const std::string port = std::to_string(pg.port());
-  const auto init_log = pg.dir() / "pgbench-init.log";
-  if (must(pg.run_tool({"pgbench", "-i", "-s", "1", "-q", "-h", "127.0.0.1", "-p", port, "-U",
-                        "postgres", "postgres"},
-                       init_log),
-           "pgbench -i") != 0)
-    die("pgbench -i failed");
   const auto log = pg.dir() / "pgbench.log";
   std::filesystem::remove(log);
   if (must(pg.run_tool({"pgbench", "-S", "-M", "extended", "-c", std::to_string(clients), "-j",
@@ -128,10 +123,11 @@ Row pool_vs_pgbench(rebound::testing::PostgresServer& pg, int clients, int secs)
   const std::string text = ss.str();
   if (!std::regex_search(text, m, std::regex(R"(tps = ([0-9.]+))")))
     die("no tps in pgbench output");
-  const double pgbench_tps = std::stod(m[1]);
+  return std::stod(m[1]);
+}
 
-  auto pooled = must(
-      wh::make_postgres_warehouse({.url = pg.url(), .pool_size = std::size_t(clients)}), "pooled");
+// The same point select through the pool, `clients` threads, `secs` seconds.
+double pool_select_tps(const std::shared_ptr<wh::Warehouse>& pooled, int clients, int secs) {
   std::atomic<long> done{0};
   const auto stop = Clock::now() + std::chrono::seconds(secs);
   std::vector<std::thread> threads;
@@ -150,9 +146,30 @@ Row pool_vs_pgbench(rebound::testing::PostgresServer& pg, int clients, int secs)
     });
   }
   for (auto& t : threads) t.join();
-  const double ours = static_cast<double>(done.load()) / secs;
+  return static_cast<double>(done.load()) / secs;
+}
+
+// pgbench -S's point select vs the pool, `clients` each. The two alternate
+// for three rounds and the best round of each counts: on a shared machine
+// the load changes from one 5 s window to the next, and alternating keeps
+// either side from drawing all the quiet windows.
+Row pool_vs_pgbench(rebound::testing::PostgresServer& pg, int clients, int secs) {
+  const std::string port = std::to_string(pg.port());
+  const auto init_log = pg.dir() / "pgbench-init.log";
+  if (must(pg.run_tool({"pgbench", "-i", "-s", "1", "-q", "-h", "127.0.0.1", "-p", port, "-U",
+                        "postgres", "postgres"},
+                       init_log),
+           "pgbench -i") != 0)
+    die("pgbench -i failed");
+  auto pooled = must(
+      wh::make_postgres_warehouse({.url = pg.url(), .pool_size = std::size_t(clients)}), "pooled");
+  double theirs = 0, ours = 0;
+  for (int round = 0; round < 3; ++round) {
+    theirs = std::max(theirs, pgbench_select_tps(pg, clients, secs));
+    ours = std::max(ours, pool_select_tps(pooled, clients, secs));
+  }
   return {"PG: point SELECT, " + std::to_string(clients) + " clients, pool vs pgbench -S", ours,
-          pgbench_tps, "tps", "overhead = 1 - ratio"};
+          theirs, "tps", ">= 0.9x"};
 }
 
 struct Input {
@@ -179,7 +196,7 @@ Input make_input(const std::filesystem::path& dir, std::size_t rows) {
 
 struct WriterRates {
   double end_to_end = 0;    // NDJSON text -> rows merged (what `rebound load` does)
-  double from_objects = 0;  // JSON objects -> rows merged (BatchWriter::write itself)
+  double from_objects = 0;  // typed rows -> rows merged (BatchWriter::write itself)
 };
 
 // Read and parse NDJSON (as `rebound load` does), then write through the batch writer.
@@ -190,10 +207,10 @@ WriterRates writer_rate(const std::shared_ptr<wh::Warehouse>& w, const std::stri
   std::ifstream f(in.ndjson, std::ios::binary);
   std::ostringstream text;
   text << f.rdbuf();
-  auto parsed = must(wh::parse_ndjson(text.str()), "parse_ndjson");
-  const std::vector<nlohmann::json>& rows = parsed.objects;
+  // As `rebound load` does: text straight to typed rows (simdjson).
+  auto rows = must(wh::rows_from_ndjson(text.str()), "rows_from_ndjson");
   const auto t1 = Clock::now();
-  auto out = writer.write(rows);
+  auto out = writer.write(std::move(rows));
   if (!out) die("writer: " + out.status.error().message);
   if (out.report.rows_merged != static_cast<std::int64_t>(in.rows))
     die("writer merged too few rows");
@@ -220,7 +237,7 @@ std::vector<Row> writer_vs_copy(rebound::testing::PostgresServer& pg, const Inpu
   const double raw = static_cast<double>(in.rows) / seconds_since(t0);
   if (rc != 0) die("psql \\copy failed; see " + (pg.dir() / "tools.log").string());
   return {
-      {"PG: rows, writer from JSON objects vs \\copy", ours.from_objects, raw, "rows/s", ">= 0.5x"},
+      {"PG: rows, writer from typed rows vs \\copy", ours.from_objects, raw, "rows/s", ">= 0.5x"},
       {"PG: rows, NDJSON file end to end vs \\copy", ours.end_to_end, raw, "rows/s", ">= 0.5x"}};
 }
 
@@ -238,7 +255,7 @@ std::vector<Row> writer_vs_sqlite_import(const std::filesystem::path& dir, const
   if (std::system(cmd.c_str()) != 0) die("sqlite3 .import failed: " + cmd);
   const double raw = static_cast<double>(in.rows) / seconds_since(t0);
   return {
-      {"SQLite: writer from JSON objects vs .import", ours.from_objects, raw, "rows/s", ">= 0.5x"},
+      {"SQLite: writer from typed rows vs .import", ours.from_objects, raw, "rows/s", ">= 0.5x"},
       {"SQLite: NDJSON file end to end vs .import", ours.end_to_end, raw, "rows/s", ">= 0.5x"}};
 }
 
@@ -257,7 +274,7 @@ int main(int argc, char** argv) {
   std::cerr << "1/4 pooled vs connect-per-op ...\n";
   table.push_back(acquire_vs_connect(pg->url()));
   table.push_back(pooled_vs_connect(pg->url()));
-  std::cerr << "2/4 pool vs pgbench -S (" << secs << " s each) ...\n";
+  std::cerr << "2/4 pool vs pgbench -S (3 rounds of " << secs << " s each) ...\n";
   table.push_back(pool_vs_pgbench(*pg, 2, secs));
   std::cerr << "3/4 batch writer vs psql \\copy ...\n";
   for (Row& r : writer_vs_copy(*pg, in)) table.push_back(std::move(r));

@@ -9,7 +9,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <span>
 #include <string>
+#include <unordered_map>
 
 #include "rebound/core/redact.hpp"
 #include "rebound/pool/lease_pool.hpp"
@@ -75,15 +77,58 @@ struct ResultDeleter {
 };
 using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
 
+// The statements prepared on one connection. A statement is prepared on
+// its second use with the same parameter types (a one-off statement would
+// pay an extra round trip for nothing); after that each run is Bind+Execute
+// only, without the Parse and planning the unnamed statement pays every
+// time. The cache is bounded: past kMaxPrepared statements, new ones run
+// unprepared. It lives as long as the connection: a broken connection is
+// replaced, and its statements with it.
+class StatementCache {
+ public:
+  static constexpr std::size_t kMaxPrepared = 256;
+
+  struct Entry {
+    std::string name;  // empty until prepared
+    int uses = 0;
+  };
+
+  // The entry for this text and parameter types (created on first sight), or
+  // nullptr when the cache is full and the statement is new.
+  Entry* find(std::string_view sql, std::span<const Oid> oids) {
+    key_.assign(sql);
+    key_.push_back('\0');
+    key_.append(reinterpret_cast<const char*>(oids.data()), oids.size_bytes());
+    if (auto it = entries_.find(key_); it != entries_.end()) return &it->second;
+    if (entries_.size() >= kMaxPrepared) return nullptr;
+    return &entries_[key_];
+  }
+  std::string next_name() { return "rebound_s" + std::to_string(++named_); }
+  void forget(const Entry* entry) {
+    std::erase_if(entries_, [&](const auto& kv) { return &kv.second == entry; });
+  }
+  [[nodiscard]] std::size_t prepared() const noexcept {
+    return static_cast<std::size_t>(std::count_if(
+        entries_.begin(), entries_.end(), [](const auto& kv) { return !kv.second.name.empty(); }));
+  }
+
+ private:
+  std::unordered_map<std::string, Entry> entries_;
+  std::string key_;
+  std::uint64_t named_ = 0;
+};
+
 // One libpq connection; owned by the pool, used by one lease holder at a time.
 class PgConnection {
  public:
   explicit PgConnection(PGconn* conn) noexcept : conn_(conn) {}
   [[nodiscard]] PGconn* get() const noexcept { return conn_.get(); }
   [[nodiscard]] bool alive() const noexcept { return PQstatus(conn_.get()) == CONNECTION_OK; }
+  [[nodiscard]] StatementCache& statements() noexcept { return statements_; }
 
  private:
   std::unique_ptr<PGconn, ConnDeleter> conn_;
+  StatementCache statements_;
 };
 
 // Connection failures carry no SQLSTATE on the wire: map libpq's message.
@@ -194,7 +239,8 @@ Oid param_oid(const Value& v) {
 
 class PgSession final : public Session {
  public:
-  explicit PgSession(PGconn* conn) noexcept : conn_(conn) {}
+  explicit PgSession(PGconn* conn, StatementCache* statements = nullptr) noexcept
+      : conn_(conn), statements_(statements) {}
 
   // True once an error showed the connection is unusable: the lease is marked broken.
   [[nodiscard]] bool broken() const noexcept { return broken_ || PQstatus(conn_) != CONNECTION_OK; }
@@ -215,8 +261,8 @@ class PgSession final : public Session {
   }
 
   // Runs a statement (one only: the extended protocol refuses a second).
-  Result<PgResult> run(std::string_view sql, std::span<const Value> params,
-                       std::string_view doing) {
+  Result<PgResult> run(std::string_view sql, std::span<const Value> params, std::string_view doing,
+                       bool prepare = false) {
     std::vector<std::string> texts(params.size());
     std::vector<const char*> ptrs(params.size());
     std::vector<Oid> oids(params.size());
@@ -227,8 +273,7 @@ class PgSession final : public Session {
       ptrs[i] = texts[i].c_str();
     }
     const std::string sql_text(sql);
-    PgResult res(PQexecParams(conn_, sql_text.c_str(), static_cast<int>(params.size()), oids.data(),
-                              ptrs.data(), nullptr, nullptr, 0));
+    PgResult res = send(sql_text, oids, ptrs, prepare);
     const ExecStatusType status = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
       return fail(error_from(res.get(), doing));
@@ -236,8 +281,49 @@ class PgSession final : public Session {
     return res;
   }
 
+  // Runs the statement prepared when `prepare` and the connection has a
+  // cache (see StatementCache), else as an unnamed statement.
+  PgResult send(const std::string& sql, std::span<const Oid> oids,
+                std::span<const char* const> values, bool prepare) {
+    const int n = static_cast<int>(oids.size());
+    StatementCache::Entry* entry =
+        prepare && statements_ != nullptr ? statements_->find(sql, oids) : nullptr;
+    if (entry != nullptr && entry->name.empty() && ++entry->uses >= 2) {
+      std::string name = statements_->next_name();
+      PgResult made(PQprepare(conn_, name.c_str(), sql.c_str(), n, oids.data()));
+      // A statement that does not parse fails here as it would have failed
+      // unprepared (and may have aborted the transaction): that is the answer.
+      if (!made || PQresultStatus(made.get()) != PGRES_COMMAND_OK) return made;
+      entry->name = std::move(name);
+    }
+    if (entry == nullptr || entry->name.empty()) {
+      return PgResult(
+          PQexecParams(conn_, sql.c_str(), n, oids.data(), values.data(), nullptr, nullptr, 0));
+    }
+    PgResult res(PQexecPrepared(conn_, entry->name.c_str(), n, values.data(), nullptr, nullptr, 0));
+    if (res && PQresultStatus(res.get()) == PGRES_FATAL_ERROR && stale_plan(res.get()) &&
+        PQtransactionStatus(conn_) == PQTRANS_IDLE) {
+      // The table changed shape under the plan ("cached plan must not change
+      // result type"): drop the statement and run it afresh, once.
+      const std::string deallocate = "DEALLOCATE " + entry->name;
+      PgResult(PQexec(conn_, deallocate.c_str()));
+      statements_->forget(entry);
+      return PgResult(
+          PQexecParams(conn_, sql.c_str(), n, oids.data(), values.data(), nullptr, nullptr, 0));
+    }
+    if (res && PQresultStatus(res.get()) == PGRES_FATAL_ERROR && stale_plan(res.get())) {
+      statements_->forget(entry);  // inside a failed transaction: the caller's retry re-prepares
+    }
+    return res;
+  }
+
+  static bool stale_plan(const PGresult* res) {
+    const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return state != nullptr && std::string_view(state) == "0A000";
+  }
+
   Result<std::int64_t> execute(std::string_view sql, std::span<const Value> params) override {
-    auto res = run(sql, params, "executing statement");
+    auto res = run(sql, params, "executing statement", true);
     if (!res) return fail(std::move(res.error()));
     return affected(res->get());
   }
@@ -250,7 +336,7 @@ class PgSession final : public Session {
   }
 
   Result<QueryResult> query(std::string_view sql, std::span<const Value> params) override {
-    auto res = run(sql, params, "running query");
+    auto res = run(sql, params, "running query", true);
     if (!res) return fail(std::move(res.error()));
     PGresult* r = res->get();
     QueryResult out;
@@ -457,6 +543,7 @@ class PgSession final : public Session {
 
  private:
   PGconn* conn_;
+  StatementCache* statements_;  // null for a connection made for one operation
   bool broken_ = false;
 };
 
@@ -511,7 +598,7 @@ class PostgresWarehouse final : public Warehouse {
     }
     auto lease = pool_->acquire();
     if (!lease) return fail(std::move(lease.error()));
-    PgSession session((*lease)->get());
+    PgSession session((*lease)->get(), &(*lease)->statements());
     Status result = fn(session);
     session.reset_transaction();
     if (session.broken()) lease->mark_broken();

@@ -111,6 +111,46 @@ TEST_F(GetCli, UnsupportedSchemeFailsWithoutSending) {
   EXPECT_EQ(server_->connections_accepted(), 0u);
 }
 
+TEST_F(GetCli, ManyInFlightRunOnOneEventThread) {
+  auto r = rebound_get({server_->url("/many"), "-n", "600", "--concurrency", "120", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto s = nlohmann::json::parse(r.out)["summary"];
+  EXPECT_EQ(s["engine"], "async");
+  EXPECT_EQ(s["event_threads"], 1);
+  EXPECT_EQ(s["ok"], 600);
+  EXPECT_LE(s["new_connections"].get<int>(), 120);
+  EXPECT_EQ(s["new_connections"].get<int>() + s["reused_connections"].get<int>(), 600);
+  EXPECT_LE(server_->connections_accepted(), 120u);
+}
+
+TEST_F(GetCli, BlockingEngineStaysAvailable) {
+  auto r =
+      rebound_get({server_->url("/a"), "-n", "40", "--concurrency", "4", "--blocking", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto s = nlohmann::json::parse(r.out)["summary"];
+  EXPECT_EQ(s["engine"], "blocking");
+  EXPECT_EQ(s["ok"], 40);
+}
+
+TEST_F(GetCli, HedgedRunReportsHedges) {
+  auto r = rebound_get({server_->url("/a"), "-n", "20", "--hedge-ms", "5000", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto h = nlohmann::json::parse(r.out)["summary"]["hedges"];
+  EXPECT_EQ(h["sent"], 0) << "nothing took 5 s, so nothing was hedged";
+}
+
+TEST_F(GetCli, ConcurrencyAndEngineLimitsAreNamed) {
+  auto too_many = rebound_get({server_->url("/a"), "--concurrency", "20000"});
+  EXPECT_EQ(too_many.exit_code, 2);
+  auto blocking = rebound_get({server_->url("/a"), "--concurrency", "2000", "--blocking"});
+  EXPECT_EQ(blocking.exit_code, 2);
+  EXPECT_NE(blocking.err.find("1024"), std::string::npos) << blocking.err;
+  auto hedge = rebound_get({server_->url("/a"), "--hedge-ms", "10", "--blocking"});
+  EXPECT_EQ(hedge.exit_code, 2);
+  EXPECT_NE(hedge.err.find("--hedge-ms"), std::string::npos) << hedge.err;
+  EXPECT_EQ(server_->connections_accepted(), 0u);
+}
+
 TEST(GetCliNginx, HttpsWithCacertSucceedsAndWithoutFailsVerification) {
   auto nginx = NginxServer::start().value();
   auto ok = rebound_get(

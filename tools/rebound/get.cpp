@@ -1,19 +1,26 @@
 // rebound get — fetch URLs with one pooled client and report timings and reuse:
 //   rebound get URL... [-n N] [--concurrency C] [--json] [--header 'K: V']...
 //               [--timeout SECONDS] [--cacert FILE] [--insecure]
-// Each URL is fetched N times by C threads sharing one http::Client. Prints
+//               [--event-threads T] [--hedge-ms MS] [--blocking]
+// Each URL is fetched N times with C requests in flight on one
+// http::AsyncClient driven by T event threads (default 1), or, with
+// --blocking, by C threads sharing one blocking http::Client. Prints
 // per-URL status counts and mean connect/TLS/first-byte/total times, then
 // latency percentiles, requests/s and the connection reuse rate. URLs and
 // headers are redacted before they are printed. Exit code 0 when every
 // request got a 2xx/3xx, 1 otherwise, 2 for a bad command line.
+#include <sys/resource.h>
 #include <CLI/CLI.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -21,6 +28,7 @@
 
 #include "commands.hpp"
 #include "rebound/core/redact.hpp"
+#include "rebound/http/async_client.hpp"
 #include "rebound/http/client.hpp"
 
 namespace rebound::cli {
@@ -35,7 +43,17 @@ struct GetArgs {
   double timeout_seconds = 30.0;
   std::string cacert;
   bool insecure = false;
+  int event_threads = 1;
+  double hedge_ms = 0;  // 0: no hedging
+  bool blocking = false;
 };
+
+// Open connections need descriptors: C connections plus curl's and ours.
+constexpr int kDescriptorsPerRun = 64;
+// Past a few thousand connections to one server the run measures the kernel
+// and the server, not the client; one thread per request stops at 1024.
+constexpr int kMaxConcurrency = 10000;
+constexpr int kMaxBlockingConcurrency = 1024;
 
 struct UrlTally {
   std::uint64_t requests = 0;
@@ -86,6 +104,116 @@ std::pair<std::string, std::string> split_header(const std::string& line) {
   return {name, value};
 }
 
+// Counts one finished request into its URL's tally.
+void record(UrlTally& tally, std::vector<double>& latencies, const Result<http::Response>& r,
+            double latency_ms) {
+  latencies.push_back(latency_ms);
+  ++tally.requests;
+  if (!r) {
+    ++tally.errors[r.error().describe()];
+    return;
+  }
+  ++tally.statuses[r->status];
+  if (r->status >= 200 && r->status < 400) ++tally.ok;
+  tally.connect_ms += ms(r->timing.connect);
+  tally.tls_ms += ms(r->timing.tls);
+  tally.first_byte_ms += ms(r->timing.first_byte);
+  tally.total_ms += ms(r->timing.total);
+  ++tally.timed;
+}
+
+// What one run measured, however it was driven.
+struct RunResult {
+  std::vector<std::vector<UrlTally>> tallies;  // per worker, per URL
+  std::vector<std::vector<double>> latencies;  // per worker
+  http::ClientStats stats;
+  http::HedgeStats hedges;
+};
+
+// C threads, each sending one request at a time on the shared blocking client.
+RunResult run_blocking(const GetArgs& args, const http::Headers& headers, http::Client& client) {
+  const std::size_t per_url = static_cast<std::size_t>(args.count);
+  const std::size_t jobs = args.urls.size() * per_url;
+  const auto workers = static_cast<std::size_t>(args.concurrency);
+  RunResult out{.tallies = std::vector<std::vector<UrlTally>>(
+                    workers, std::vector<UrlTally>(args.urls.size())),
+                .latencies = std::vector<std::vector<double>>(workers),
+                .stats = {},
+                .hedges = {}};
+  std::atomic<std::size_t> next{0};
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < workers; ++t) {
+    threads.emplace_back([&, t] {
+      for (std::size_t j; (j = next.fetch_add(1, std::memory_order_relaxed)) < jobs;) {
+        const std::size_t u = j / per_url;
+        const auto t0 = std::chrono::steady_clock::now();
+        auto r = client.send({.method = "GET", .url = args.urls[u], .headers = headers});
+        record(out.tallies[t][u], out.latencies[t], r, ms(std::chrono::steady_clock::now() - t0));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  out.stats = client.stats();
+  return out;
+}
+
+// C requests in flight on the async client: each completion, on an event
+// thread, records its result and sends the next job.
+RunResult run_async(const GetArgs& args, const http::Headers& headers, http::AsyncClient& client) {
+  const std::size_t per_url = static_cast<std::size_t>(args.count);
+  const std::size_t jobs = args.urls.size() * per_url;
+  RunResult out{.tallies = {std::vector<UrlTally>(args.urls.size())},
+                .latencies = {std::vector<double>{}},
+                .stats = {},
+                .hedges = {}};
+  out.latencies[0].reserve(jobs);
+  std::mutex mu;
+  std::condition_variable all_done;
+  std::size_t finished = 0;  // guarded by mu
+  std::atomic<std::size_t> next{0};
+  std::function<void()> send_next = [&] {
+    const std::size_t j = next.fetch_add(1, std::memory_order_relaxed);
+    if (j >= jobs) return;
+    const std::size_t u = j / per_url;
+    const auto t0 = std::chrono::steady_clock::now();
+    client.send_async({.method = "GET", .url = args.urls[u], .headers = headers},
+                      [&, u, t0](Result<http::Response> r) {
+                        const double latency = ms(std::chrono::steady_clock::now() - t0);
+                        // Send the next job before this one counts as
+                        // finished: once the last one counts, the waiting
+                        // thread may return and end everything captured here.
+                        send_next();
+                        std::lock_guard lock(mu);
+                        record(out.tallies[0][u], out.latencies[0], r, latency);
+                        if (++finished == jobs) all_done.notify_one();
+                      });
+  };
+  const std::size_t initial = std::min(jobs, static_cast<std::size_t>(args.concurrency));
+  for (std::size_t i = 0; i < initial; ++i) send_next();
+  {
+    std::unique_lock lock(mu);
+    all_done.wait(lock, [&] { return finished == jobs; });
+  }
+  out.stats = client.stats();
+  out.hedges = client.hedge_stats();
+  return out;
+}
+
+// Raises the soft descriptor limit to fit `needed` (up to the hard limit).
+bool ensure_descriptors(int needed) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return true;
+  if (limit.rlim_cur >= static_cast<rlim_t>(needed)) return true;
+  if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < static_cast<rlim_t>(needed)) {
+    std::cerr << "rebound get: --concurrency " << needed - kDescriptorsPerRun << " needs " << needed
+              << " open files but the hard limit (ulimit -Hn) is " << limit.rlim_max
+              << "; lower --concurrency or raise the limit\n";
+    return false;
+  }
+  limit.rlim_cur = static_cast<rlim_t>(needed);
+  return setrlimit(RLIMIT_NOFILE, &limit) == 0;
+}
+
 int run_get(const GetArgs& args) {
   http::Headers headers;
   for (const std::string& line : args.headers) {
@@ -97,55 +225,52 @@ int run_get(const GetArgs& args) {
     }
     headers.push_back(std::move(header));
   }
-  const auto timeout =
-      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(args.timeout_seconds));
-  auto made =
-      http::Client::make({.connect_timeout = std::min<Duration>(timeout, std::chrono::seconds{10}),
-                          .total_timeout = timeout,
-                          .max_connections = static_cast<std::size_t>(args.concurrency),
-                          .max_per_host = static_cast<std::size_t>(args.concurrency),
-                          .tls = {.ca_file = args.cacert, .insecure_skip_verify = args.insecure}});
-  if (!made) {
-    std::cerr << "rebound get: " << made.error().message << "\n";
+  if (args.blocking && args.concurrency > kMaxBlockingConcurrency) {
+    std::cerr << "rebound get: --blocking runs one thread per request in flight; --concurrency "
+              << args.concurrency << " is over its limit of " << kMaxBlockingConcurrency << "\n";
     return kUsage;
   }
-  http::Client& client = **made;
-
-  const std::size_t per_url = static_cast<std::size_t>(args.count);
-  const std::size_t jobs = args.urls.size() * per_url;
-  std::atomic<std::size_t> next{0};
-  std::vector<std::vector<UrlTally>> tallies(static_cast<std::size_t>(args.concurrency),
-                                             std::vector<UrlTally>(args.urls.size()));
-  std::vector<std::vector<double>> latencies(static_cast<std::size_t>(args.concurrency));
+  if (args.blocking && args.hedge_ms > 0) {
+    std::cerr << "rebound get: --hedge-ms needs the async engine; drop --blocking\n";
+    return kUsage;
+  }
+  if (!ensure_descriptors(args.concurrency + kDescriptorsPerRun)) return kUsage;
+  const auto timeout =
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(args.timeout_seconds));
+  const http::ClientOptions options{
+      .connect_timeout = std::min<Duration>(timeout, std::chrono::seconds{10}),
+      .total_timeout = timeout,
+      .max_connections = static_cast<std::size_t>(args.concurrency),
+      .max_per_host = static_cast<std::size_t>(args.concurrency),
+      .tls = {.ca_file = args.cacert, .insecure_skip_verify = args.insecure}};
 
   const auto start = std::chrono::steady_clock::now();
-  std::vector<std::thread> threads;
-  for (std::size_t t = 0; t < static_cast<std::size_t>(args.concurrency); ++t) {
-    threads.emplace_back([&, t] {
-      for (std::size_t j; (j = next.fetch_add(1, std::memory_order_relaxed)) < jobs;) {
-        const std::size_t u = j / per_url;
-        UrlTally& tally = tallies[t][u];
-        const auto t0 = std::chrono::steady_clock::now();
-        auto r = client.send({.method = "GET", .url = args.urls[u], .headers = headers});
-        latencies[t].push_back(ms(std::chrono::steady_clock::now() - t0));
-        ++tally.requests;
-        if (!r) {
-          ++tally.errors[r.error().describe()];
-          continue;
-        }
-        ++tally.statuses[r->status];
-        if (r->status >= 200 && r->status < 400) ++tally.ok;
-        tally.connect_ms += ms(r->timing.connect);
-        tally.tls_ms += ms(r->timing.tls);
-        tally.first_byte_ms += ms(r->timing.first_byte);
-        tally.total_ms += ms(r->timing.total);
-        ++tally.timed;
-      }
-    });
+  RunResult run;
+  if (args.blocking) {
+    auto made = http::Client::make(options);
+    if (!made) {
+      std::cerr << "rebound get: " << made.error().message << "\n";
+      return kUsage;
+    }
+    run = run_blocking(args, headers, **made);
+  } else {
+    const auto hedge = std::chrono::duration_cast<Duration>(
+        std::chrono::duration<double, std::milli>(args.hedge_ms));
+    auto made = http::AsyncClient::make(
+        options, {.event_threads = static_cast<std::size_t>(args.event_threads),
+                  .hedge = {.enabled = args.hedge_ms > 0, .delay = hedge}});
+    if (!made) {
+      std::cerr << "rebound get: " << made.error().message << "\n";
+      return kUsage;
+    }
+    run = run_async(args, headers, **made);
   }
-  for (auto& th : threads) th.join();
   const double elapsed_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::size_t jobs = args.urls.size() * static_cast<std::size_t>(args.count);
+  const auto& tallies = run.tallies;
+  const auto& latencies = run.latencies;
+  const http::ClientStats& stats = run.stats;
 
   std::vector<UrlTally> per(args.urls.size());
   std::vector<double> all;
@@ -157,7 +282,6 @@ int run_get(const GetArgs& args) {
   std::uint64_t ok = 0;
   for (const UrlTally& p : per) ok += p.ok;
   const std::uint64_t failed = jobs - ok;
-  const http::ClientStats stats = client.stats();
   std::uint64_t retries = 0;
   for (std::uint64_t r : stats.retries_by_class) retries += r;
   const double rps = elapsed_s > 0 ? static_cast<double>(jobs) / elapsed_s : 0.0;
@@ -203,7 +327,14 @@ int run_get(const GetArgs& args) {
                       {"reused_connections", stats.reused_connections},
                       {"reuse_rate", stats.reuse_rate()},
                       {"attempts", stats.attempts},
-                      {"retries", retries}};
+                      {"retries", retries},
+                      {"engine", args.blocking ? "blocking" : "async"},
+                      {"event_threads", args.blocking ? 0 : args.event_threads},
+                      {"hedges",
+                       {{"sent", run.hedges.sent},
+                        {"won", run.hedges.won},
+                        {"denied", run.hedges.denied},
+                        {"cancelled", run.hedges.cancelled}}}};
     std::cout << doc.dump(2) << "\n";
   } else {
     for (std::size_t u = 0; u < per.size(); ++u) {
@@ -245,8 +376,17 @@ void add_get_command(CLI::App& app, int& exit_code) {
       "get", "Fetch URLs with one pooled client (keep-alive, retries); report timings and reuse");
   cmd->add_option("url", args->urls, "http:// or https:// URLs")->required();
   cmd->add_option("-n,--count", args->count, "requests per URL")->check(CLI::PositiveNumber);
-  cmd->add_option("-c,--concurrency", args->concurrency, "threads sharing the client")
-      ->check(CLI::Range(1, 1024));
+  cmd->add_option("-c,--concurrency", args->concurrency,
+                  "requests in flight (async) or threads sharing the client (--blocking)")
+      ->check(CLI::Range(1, kMaxConcurrency));
+  cmd->add_option("--event-threads", args->event_threads,
+                  "event threads driving the async client (1 or 2 is plenty)")
+      ->check(CLI::Range(1, 8));
+  cmd->add_option("--hedge-ms", args->hedge_ms,
+                  "send a second GET when the first has not answered after MS ms (async only)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--blocking", args->blocking,
+                "one thread per request in flight on the blocking client (for comparisons)");
   cmd->add_flag("--json", args->json, "print one JSON document on stdout");
   cmd->add_option("-H,--header", args->headers, "extra request header 'Name: value' (repeatable)");
   cmd->add_option("--timeout", args->timeout_seconds, "total timeout per attempt, in seconds")

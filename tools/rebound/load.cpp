@@ -147,16 +147,11 @@ int run_load(const LoadArgs& args) {
     return report_error(args, text.error(), kUsage, nullptr, {});
   }
   progress.step("parsing and checking " + std::to_string(text->size()) + " bytes ...");
-  auto input = warehouse::parse_ndjson(*text);
-  if (!input) {
-    progress.finish();
-    return report_error(args, input.error(), kBadInput, nullptr, {});
-  }
+  // One pass from text to typed rows (simdjson), every row type-checked
+  // with line numbers before the warehouse is touched.
+  auto rows = warehouse::rows_from_ndjson(*text);
   text->clear();
   text->shrink_to_fit();
-  // Type-check every row (with line numbers) before touching the warehouse.
-  auto rows = warehouse::rows_from_json(input->objects, {.source_lines = input->lines});
-  input->objects.clear();
   if (!rows) {
     progress.finish();
     return report_error(args, rows.error(), kBadInput, nullptr, {});

@@ -4,6 +4,7 @@
 //   auto in = rebound::warehouse::parse_ndjson(text);
 //   if (!in) std::cerr << in.error().message;  // line 4, column 19: malformed JSON (...)
 //   auto rows = rebound::warehouse::rows_from_json(in->objects, {.source_lines = in->lines});
+//   auto same = rebound::warehouse::rows_from_ndjson(text);   // one step, no JSON objects
 //
 // Blank lines (and a trailing "\r") are skipped; line numbers count every
 // line, so they match an editor's. Columns are 1-based bytes within the line.
@@ -20,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rebound/core/error.hpp"
+#include "rebound/warehouse/value.hpp"
 
 namespace rebound::warehouse {
 
@@ -35,5 +37,15 @@ struct NdjsonOptions {
 // Errors (permanent): "line N, column C: malformed JSON (<reason>)".
 [[nodiscard]] Result<NdjsonInput> parse_ndjson(std::string_view text,
                                                const NdjsonOptions& options = {});
+
+// NDJSON text straight to typed rows (simdjson On Demand: no JSON object per
+// line, ~10x less CPU than parse_ndjson + rows_from_json). Returns exactly
+// what rows_from_json(parse_ndjson(text)->objects, {.source_lines = lines})
+// returns — the same schema (column order included), cells and error
+// messages naming the line and column: input the fast path would have to
+// refuse is handed to that reference path, which words the error.
+// `options.source_lines` is ignored (the lines are the text's own).
+[[nodiscard]] Result<RowSet> rows_from_ndjson(std::string_view text,
+                                              const JsonRowsOptions& options = {});
 
 }  // namespace rebound::warehouse
