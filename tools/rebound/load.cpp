@@ -56,7 +56,10 @@ class Progress {
   int done_ = 0;
 };
 
-Result<std::string> read_all(const std::string& file) {
+// Reads the whole input, but never more than the NDJSON limit (+1 byte to
+// tell "at the limit" from "over it"): /dev/zero or an endless pipe used to
+// grow memory without bound.
+Result<std::string> read_all(const std::string& file, std::size_t limit) {
   std::ifstream f;
   std::istream* in = &std::cin;
   if (file != "-") {
@@ -64,10 +67,20 @@ Result<std::string> read_all(const std::string& file) {
     if (!f) return fail(Error::permanent("cannot open " + file));
     in = &f;
   }
-  std::ostringstream ss;
-  ss << in->rdbuf();
+  std::string out;
+  std::string chunk(1 << 20, '\0');
+  while (*in) {
+    in->read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    out.append(chunk.data(), static_cast<std::size_t>(in->gcount()));
+    if (out.size() > limit) {
+      return fail(Error::make(ErrorClass::permanent,
+                              "input " + file + " is larger than the limit of " +
+                                  std::to_string(limit >> 20) + " MiB; split it into several loads",
+                              "rebound", "input_too_large"));
+    }
+  }
   if (in->bad()) return fail(Error::permanent("read error in " + file));
-  return std::move(ss).str();
+  return out;
 }
 
 std::vector<std::string> split_keys(const std::vector<std::string>& raw) {
@@ -141,10 +154,11 @@ int run_load(const LoadArgs& args) {
 
   Progress progress;
   progress.step("reading " + args.file + " ...");
-  auto text = read_all(args.file);
+  auto text = read_all(args.file, warehouse::kDefaultMaxInputBytes);
   if (!text) {
     progress.finish();
-    return report_error(args, text.error(), kUsage, nullptr, {});
+    const int code = text.error().code == "input_too_large" ? kBadInput : kUsage;
+    return report_error(args, text.error(), code, nullptr, {});
   }
   progress.step("parsing and checking " + std::to_string(text->size()) + " bytes ...");
   auto input = warehouse::parse_ndjson(*text);
