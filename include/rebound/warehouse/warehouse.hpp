@@ -48,6 +48,10 @@ struct TransactionOptions {
   // The transaction writes: SQLite takes the write lock at BEGIN (BEGIN
   // IMMEDIATE), so a conflict surfaces before any work is done.
   bool write = true;
+  // The attempt's time budget (rebound::Attempt::timeout()): statements that
+  // have not finished by then fail as transient errors (PostgreSQL: 57014,
+  // enforced on the client). nullopt: the back end's own limit.
+  std::optional<Duration> timeout = std::nullopt;
 };
 
 struct QueryResult {
@@ -120,11 +124,16 @@ class Warehouse {
 struct OpenOptions {
   std::size_t pool_size = 8;  // connections per warehouse (both back ends)
   Duration acquire_timeout = std::chrono::seconds{5};
+  // PostgreSQL: longest a session may wait on the server (PostgresOptions).
+  Duration statement_timeout = std::chrono::seconds{60};
 };
 
 // Picks a back end from the URL:
 //   /path/file.db, relative/file.db, sqlite:///abs/path, sqlite://rel/path -> SQLite
 //   postgresql://… and postgres://…                                        -> PostgreSQL
+//   host=… dbname=… (libpq keyword form: starts with `word=`)              -> PostgreSQL
+// A string that starts with `word=` but is not valid libpq keyword syntax is
+// refused, never taken as a file name (it would hold the password).
 // Anything else (another scheme, empty) is a permanent Error naming the scheme.
 // Messages never contain the password.
 [[nodiscard]] Result<std::shared_ptr<Warehouse>> open_warehouse(std::string_view url,
@@ -133,5 +142,12 @@ struct OpenOptions {
 // scheme://user:secret@host/… -> scheme://user:***@host/…, and password=… in
 // a query string -> password=***.
 [[nodiscard]] std::string redact_url(std::string_view url);
+
+namespace detail {
+// Starts with `keyword=` (libpq's keyword/value form, not a file path).
+[[nodiscard]] bool looks_like_conninfo(std::string_view text);
+// libpq's own parser accepts it.
+[[nodiscard]] bool parses_as_conninfo(std::string_view text);
+}  // namespace detail
 
 }  // namespace rebound::warehouse
