@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli_output.hpp"
 #include "commands.hpp"
 #include "rebound/sim/herd.hpp"
 
@@ -199,7 +200,7 @@ int run_herd_command(const HerdArgs& a) {
       print_table(n, *rows);
     }
   }
-  if (a.json) std::cout << doc.dump(2) << "\n";
+  if (a.json) std::cout << json_text(doc, 2) << "\n";
   return kOk;
 }
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_output.hpp"
 #include "commands.hpp"
 #include "rebound/warehouse/batch_writer.hpp"
 #include "rebound/warehouse/ndjson.hpp"
@@ -30,6 +31,7 @@ struct LoadArgs {
   bool create = false;
   bool json = false;
   double retry_scale = 1.0;
+  double statement_timeout_s = 60;
 };
 
 // A progress bar over the load's three phases (read, parse and check, write),
@@ -135,7 +137,7 @@ int report_error(const LoadArgs& args, const Error& e, int code, const warehouse
     j["error"] = e.message;
     j["error_class"] = std::string(to_string(e.error_class));
     j["exit_code"] = code;
-    std::cout << j.dump() << "\n";
+    std::cout << json_text(j) << "\n";
   }
   return code;
 }
@@ -176,7 +178,9 @@ int run_load(const LoadArgs& args) {
     return report_error(args, rows.error(), kBadInput, nullptr, {});
   }
 
-  auto wh = warehouse::open_warehouse(args.into);
+  const auto statement_timeout =
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(args.statement_timeout_s));
+  auto wh = warehouse::open_warehouse(args.into, {.statement_timeout = statement_timeout});
   if (!wh) {
     progress.finish();
     const int code = wh.error().source == "rebound" ? kUsage : kBackendError;
@@ -203,7 +207,7 @@ int run_load(const LoadArgs& args) {
   if (args.json) {
     nlohmann::json j = summary_json(args, out.report, (*wh)->display_url());
     j["ok"] = true;
-    std::cout << j.dump() << "\n";
+    std::cout << json_text(j) << "\n";
   } else {
     std::cout << "merged " << out.report.rows_merged << " rows into " << table->display() << " ("
               << out.report.rows_read << " read, " << out.report.duplicates << " duplicate keys, "
@@ -233,7 +237,11 @@ void add_load_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--json", args->json, "print a JSON summary on stdout");
   cmd->add_option("--retry-scale", args->retry_scale,
                   "multiply every retry delay (e.g. 0.01 for quick demos)")
-      ->check(CLI::PositiveNumber);
+      ->check(finite_range(1e-4, 100));
+  cmd->add_option("--statement-timeout", args->statement_timeout_s,
+                  "PostgreSQL: seconds one write attempt may wait on the server before it is "
+                  "abandoned and retried (default 60)")
+      ->check(finite_range(0.1, 86400));
   cmd->callback([args, &exit_code] { exit_code = run_load(*args); });
 }
 
