@@ -175,7 +175,11 @@ std::optional<std::chrono::milliseconds> parse_retry_after(
     const std::int64_t when_s = static_cast<std::int64_t>(when);
     if (when_s - now_s > kMaxHint) return std::chrono::seconds{kMaxHint};
     if (when_s < now_s) return std::chrono::milliseconds{0};  // also year 1, before 1678
-    const auto delta = std::chrono::system_clock::from_time_t(when) - now;
+    // Whole seconds apart (bounded above), minus now's fraction of a second;
+    // never through from_time_t(), which overflows for a `now` near 2262
+    // (found by fuzz_retry_after).
+    const auto fraction = now.time_since_epoch() - std::chrono::seconds{now_s};
+    const auto delta = std::chrono::seconds{when_s - now_s} - fraction;
     if (delta <= decltype(delta)::zero()) return std::chrono::milliseconds{0};
     return std::chrono::ceil<std::chrono::milliseconds>(delta);
   }

@@ -25,6 +25,11 @@ __wrap___sanitizer_cov_trace_pc() {
   c = static_cast<std::uint8_t>(c + 1);
 }
 
+// g++'s trace-cmp also reports floating-point comparisons, which libFuzzer
+// has no hook for; they carry no useful feedback for these inputs.
+extern "C" __attribute__((no_sanitize_coverage)) void __sanitizer_cov_trace_cmpf(float, float) {}
+extern "C" __attribute__((no_sanitize_coverage)) void __sanitizer_cov_trace_cmpd(double, double) {}
+
 __attribute__((constructor(101), no_sanitize_coverage)) static void register_counters() {
   __sanitizer_cov_8bit_counters_init(counters, counters + kCounters);
 }

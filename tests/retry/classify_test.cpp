@@ -86,6 +86,16 @@ TEST(ParseRetryAfter, DatesOutsideTheNanosecondClockDoNotOverflow) {
   EXPECT_EQ(parse_retry_after("Thu, 01 Jan 1600 00:00:00 GMT", kNow), std::chrono::milliseconds{0});
 }
 
+TEST(ParseRetryAfter, ANowNearTheClocksEndDoesNotOverflowEither) {
+  // Found by fuzz_retry_after: from_time_t(2263) overflowed when `now` was
+  // close enough to 2262 for the date to be within the hint cap.
+  const auto now = std::chrono::system_clock::time_point::max() - std::chrono::hours{24};
+  const auto hint = parse_retry_after("Sun, 01 Jan 2263 00:00:00 GMT", now);
+  ASSERT_TRUE(hint.has_value());
+  EXPECT_GT(*hint, std::chrono::milliseconds{std::chrono::hours{24 * 200}});
+  EXPECT_LT(*hint, std::chrono::milliseconds{std::chrono::hours{24 * 300}});
+}
+
 TEST(ParseRetryAfter, AFarFutureDateMakesTheRetryLoopGiveUpAtTheDeadline) {
   const Error e = http(503, "busy", "Fri, 31 Dec 9999 23:59:59 GMT", kNow);
   ASSERT_TRUE(e.retry_after.has_value());
