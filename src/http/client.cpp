@@ -9,8 +9,8 @@
 
 #include "curl_easy.hpp"
 #include "host_limiter.hpp"
+#include "rebound/core/redact.hpp"
 #include "rebound/http/header_line.hpp"
-#include "rebound/http/redact.hpp"
 #include "rebound/pool/lease_pool.hpp"
 #include "rebound/retry/classify.hpp"
 
@@ -262,7 +262,7 @@ struct Client::Impl {
                            const detail::Slist& headers, bool idempotent,
                            const Attempt& attempt_info) {
     const Duration timeout = std::min(request.timeout.value_or(options.total_timeout),
-                                      attempt_info.timeout().value_or(options.total_timeout));
+                                      attempt_info.time_left.value_or(options.total_timeout));
     auto slot = hosts.acquire(target.host_port, timeout);
     if (!slot) return fail(slot.error());
     auto lease = handles->acquire(timeout);

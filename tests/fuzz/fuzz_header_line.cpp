@@ -10,9 +10,11 @@
 #include <string_view>
 
 #include "rebound/http/header_line.hpp"
-#include "rebound/http/redact.hpp"
+#include "rebound/core/redact.hpp"
 
 using namespace rebound::http;
+using rebound::is_secret_header;
+using rebound::redact_header;
 
 namespace {
 bool clean(std::string_view v) {

@@ -21,9 +21,9 @@
 
 #include "cli_output.hpp"
 #include "commands.hpp"
+#include "rebound/core/redact.hpp"
 #include "rebound/http/client.hpp"
 #include "rebound/http/header_line.hpp"
-#include "rebound/http/redact.hpp"
 
 namespace rebound::cli {
 namespace {
@@ -113,8 +113,7 @@ int run_get(const GetArgs& args) {
   }
   for (const std::string& url : args.urls) {
     if (!is_http_url(url)) {
-      std::cerr << "rebound get: " << http::redact_url(url)
-                << " is not an http:// or https:// URL\n";
+      std::cerr << "rebound get: " << redact_url(url) << " is not an http:// or https:// URL\n";
       return kUsage;
     }
   }
@@ -193,7 +192,7 @@ int run_get(const GetArgs& args) {
       for (const auto& [status, n] : p.statuses) statuses[std::to_string(status)] = n;
       nlohmann::json errors = nlohmann::json::object();
       for (const auto& [text, n] : p.errors) errors[text] = n;
-      doc["urls"].push_back({{"url", http::redact_url(args.urls[u])},
+      doc["urls"].push_back({{"url", redact_url(args.urls[u])},
                              {"requests", p.requests},
                              {"ok", p.ok},
                              {"failed", p.requests - p.ok},
@@ -207,7 +206,7 @@ int run_get(const GetArgs& args) {
     }
     nlohmann::json shown_headers = nlohmann::json::array();
     for (const auto& [name, value] : headers) {
-      shown_headers.push_back({{"name", name}, {"value", http::redact_header(name, value)}});
+      shown_headers.push_back({{"name", name}, {"value", redact_header(name, value)}});
     }
     doc["headers"] = shown_headers;
     doc["summary"] = {{"requests", jobs},
@@ -230,7 +229,7 @@ int run_get(const GetArgs& args) {
   } else {
     for (std::size_t u = 0; u < per.size(); ++u) {
       const UrlTally& p = per[u];
-      std::cout << http::redact_url(args.urls[u]) << "\n  " << p.requests << " requests:";
+      std::cout << redact_url(args.urls[u]) << "\n  " << p.requests << " requests:";
       for (const auto& [status, n] : p.statuses) std::cout << "  " << status << " x" << n;
       if (!p.errors.empty()) {
         std::uint64_t errs = 0;

@@ -21,7 +21,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "rebound/retry/error.hpp"
+#include "rebound/core/error.hpp"
 
 namespace rebound {
 

@@ -13,7 +13,7 @@
 #include <mutex>
 #include <vector>
 
-#include "rebound/retry/clock.hpp"
+#include "rebound/core/clock.hpp"
 
 namespace rebound::testing {
 
