@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "rebound/core/redact.hpp"
+#include "rebound/http/header_line.hpp"
 #include "rebound/retry/classify.hpp"
 
 namespace rebound::http::detail {
@@ -157,17 +158,14 @@ std::size_t Transfer::on_body(char* data, std::size_t size, std::size_t count, v
 std::size_t Transfer::on_header(char* data, std::size_t size, std::size_t count, void* self) {
   auto* t = static_cast<Transfer*>(self);
   const std::size_t n = size * count;
-  std::string_view line(data, n);
-  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
+  const std::string_view line(data, n);
   if (line.starts_with("HTTP/")) {
     t->response.headers.clear();  // a new status line (after 100 Continue): start over
     return n;
   }
-  const auto colon = line.find(':');
-  if (colon == std::string_view::npos) return n;
-  std::string_view value = line.substr(colon + 1);
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  t->response.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
+  if (auto h = parse_header_line(line)) {
+    t->response.headers.emplace_back(std::string(h->name), std::string(h->value));
+  }
   return n;
 }
 

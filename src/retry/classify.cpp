@@ -164,7 +164,22 @@ std::optional<std::chrono::milliseconds> parse_retry_after(
     if (end == nullptr || *end != '\0') continue;
     const std::time_t when = timegm(&tm);
     if (when == static_cast<std::time_t>(-1)) return std::nullopt;
-    const auto delta = std::chrono::system_clock::from_time_t(when) - now;
+    // In whole seconds first: system_clock counts nanoseconds in an int64,
+    // which ends in 2262, so from_time_t() of a later date overflowed
+    // (undefined behaviour; in practice an immediate retry). A date further
+    // out than kMaxHint is a wait of kMaxHint: longer than any deadline, so
+    // the retry loop gives up instead of retrying at once.
+    constexpr std::int64_t kMaxHint = 1'000'000'000;  // seconds, ~31 years
+    const std::int64_t now_s =
+        std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    const std::int64_t when_s = static_cast<std::int64_t>(when);
+    if (when_s - now_s > kMaxHint) return std::chrono::seconds{kMaxHint};
+    if (when_s < now_s) return std::chrono::milliseconds{0};  // also year 1, before 1678
+    // Whole seconds apart (bounded above), minus now's fraction of a second;
+    // never through from_time_t(), which overflows for a `now` near 2262
+    // (found by fuzz_retry_after).
+    const auto fraction = now.time_since_epoch() - std::chrono::seconds{now_s};
+    const auto delta = std::chrono::seconds{when_s - now_s} - fraction;
     if (delta <= decltype(delta)::zero()) return std::chrono::milliseconds{0};
     return std::chrono::ceil<std::chrono::milliseconds>(delta);
   }

@@ -142,50 +142,76 @@ WriteOutcome BatchWriter::write(RowSet rows) const {
   }
   if (rows.rows.empty()) return finish({});
 
-  // Schema work is done once per write (inside the loop, so a transient
-  // failure of describe/create is retried too); the conformed rows are reused
-  // by every attempt.
+  // Every attempt is one transaction that also does the schema work:
+  // describe the target, create it (--create) when absent, then stage, merge
+  // and commit. A failed or killed attempt therefore leaves nothing behind,
+  // not even an empty table. The rows are conformed to the target's schema
+  // once; a later attempt re-checks them only if the schema changed.
   std::optional<RowSet> ready;
+  std::optional<Schema> ready_for;  // the target schema `ready` was conformed to
   const std::string operation =
       "merging " + std::to_string(rows.rows.size()) + " rows into " + table_.display();
-  auto prepare = [&]() -> Status {
-    auto existing = warehouse_->describe(table_);
+  auto target_schema = [&](Session& s) -> Result<Schema> {
+    auto existing = s.describe(table_);
+    if (!existing) return fail(std::move(existing.error()));
+    if (*existing) return std::move(**existing);
+    if (!options_.create_table) {
+      return fail(Error::permanent("table " + table_.display() + " does not exist in " +
+                                   warehouse_->display_url() +
+                                   "; create it first or enable create_table (--create)"));
+    }
+    Schema wanted = ready ? ready->schema : rows.schema;
+    for (Column& c : wanted.columns) {
+      if (std::find(options_.keys.begin(), options_.keys.end(), c.name) != options_.keys.end())
+        c.nullable = false;
+    }
+    if (auto created = s.create_table(table_, wanted, options_.keys, false); !created) {
+      Error e = std::move(created.error());
+      // Two loads creating the same table at once: the loser's CREATE fails
+      // on the catalog (23505 / 42P07) once the winner commits; retrying
+      // finds the table.
+      if (e.source == "postgresql" && (e.code == "23505" || e.code == "42P07")) {
+        e.error_class = ErrorClass::serialization_conflict;
+      }
+      return fail(std::move(e));
+    }
+    existing = s.describe(table_);
     if (!existing) return fail(std::move(existing.error()));
     if (!*existing) {
-      if (!options_.create_table) {
-        return fail(Error::permanent("table " + table_.display() + " does not exist in " +
-                                     warehouse_->display_url() +
-                                     "; create it first or enable create_table (--create)"));
-      }
-      Schema wanted = rows.schema;
-      for (Column& c : wanted.columns) {
-        if (std::find(options_.keys.begin(), options_.keys.end(), c.name) != options_.keys.end())
-          c.nullable = false;
-      }
-      auto created = warehouse_->create_table(table_, wanted, options_.keys);
-      existing = warehouse_->describe(table_);  // also settles a concurrent-create race
-      if (!existing) return fail(std::move(existing.error()));
-      if (!*existing) {
-        return created ? fail(Error::transient("table " + table_.display() +
-                                               " vanished right after it was created"))
-                       : fail(std::move(created.error()));
-      }
+      return fail(
+          Error::transient("table " + table_.display() + " vanished right after it was created"));
     }
-    auto conformed = conform(std::move(rows), **existing, table_.display(), options_.keys);
-    if (!conformed) return fail(std::move(conformed.error()));
-    out.report.duplicates = dedupe(*conformed, options_.keys);
-    ready = std::move(*conformed);
+    return std::move(**existing);
+  };
+  auto attempt = [&](Session& s) -> Status {
+    auto target = target_schema(s);
+    if (!target) return fail(std::move(target.error()));
+    if (!ready || !ready_for || !(*ready_for == *target)) {
+      auto conformed = conform(ready ? std::move(*ready) : std::move(rows), *target,
+                               table_.display(), options_.keys);
+      if (!conformed) {
+        Error e = std::move(conformed.error());
+        e.error_class = ErrorClass::permanent;  // the rows do not fit: retrying cannot help
+        return fail(std::move(e));
+      }
+      out.report.duplicates = dedupe(*conformed, options_.keys);
+      ready = std::move(*conformed);
+      ready_for = std::move(*target);
+    }
     return {};
   };
 
   std::int64_t merged = 0;
   auto outcome =
       retry(options_.policy,
-            [&]() -> Status {
-              if (!ready) {
-                if (auto st = prepare(); !st) return st;
-              }
-              auto n = warehouse_->merge_rows(table_, *ready, options_.keys);
+            [&](const Attempt& a) -> Status {
+              auto n = warehouse_->merge_rows(
+                  table_, options_.keys,
+                  [&](Session& s) -> Result<const RowSet*> {
+                    if (auto st = attempt(s); !st) return fail(std::move(st.error()));
+                    return &*ready;
+                  },
+                  {.isolation = Isolation::serializable, .write = true, .timeout = a.time_left});
               if (!n) return fail(std::move(n.error()));
               merged = *n;
               return {};

@@ -34,11 +34,46 @@ Error parse_error(const Line& line, const nlohmann::json::exception& e, std::siz
                           std::to_string(column) + ": malformed JSON (" + why + ")");
 }
 
+// nlohmann turns an integer literal outside int64/uint64 into a double, so
+// two distinct 30-digit ids would become one key. The SAX callback still sees
+// the literal's text: an integer-looking literal that arrives as a double did
+// not fit and is refused (the database could not store it as an integer either).
+class ExactIntegers : public nlohmann::detail::json_sax_dom_parser<nlohmann::json> {
+ public:
+  using json_sax_dom_parser::json_sax_dom_parser;
+  std::string too_wide;  // the refused literal, when parsing stopped on one
+
+  bool number_float(double value, const std::string& literal) {
+    if (literal.find_first_of(".eE") == std::string::npos) {
+      too_wide = literal;
+      return false;
+    }
+    return json_sax_dom_parser::number_float(value, literal);
+  }
+};
+
+std::optional<Error> parse_line(const Line& line, nlohmann::json& out) {
+  ExactIntegers sax(out, /*allow_exceptions=*/true);
+  const bool ok = nlohmann::json::sax_parse(line.text, &sax);
+  if (ok) return std::nullopt;
+  const std::string shown =
+      sax.too_wide.size() > 40 ? sax.too_wide.substr(0, 40) + "..." : sax.too_wide;
+  const std::size_t at = line.text.find(sax.too_wide);
+  return Error::permanent("line " + std::to_string(line.number) + ", column " +
+                          std::to_string(at == std::string_view::npos ? 1 : at + 1) + ": integer " +
+                          shown + " does not fit a signed 64-bit integer; send it as a string");
+}
+
 void parse_range(std::span<const Line> lines, Chunk& out) {
   out.objects.reserve(lines.size());
   for (const Line& line : lines) {
     try {
-      out.objects.push_back(nlohmann::json::parse(line.text));
+      nlohmann::json value;
+      if (auto error = parse_line(line, value)) {
+        out.error = std::move(*error);
+        return;
+      }
+      out.objects.push_back(std::move(value));
     } catch (const nlohmann::json::parse_error& e) {
       out.error = parse_error(line, e, e.byte);
       return;
@@ -52,6 +87,11 @@ void parse_range(std::span<const Line> lines, Chunk& out) {
 }  // namespace
 
 Result<NdjsonInput> parse_ndjson(std::string_view text, const NdjsonOptions& options) {
+  if (text.size() > options.max_input_bytes) {
+    return fail(Error::permanent("input of " + std::to_string(text.size()) +
+                                 " bytes exceeds the limit of " +
+                                 std::to_string(options.max_input_bytes) + " bytes; split it"));
+  }
   std::vector<Line> lines;
   std::size_t number = 0;
   for (std::size_t pos = 0; pos < text.size();) {
@@ -60,6 +100,11 @@ Result<NdjsonInput> parse_ndjson(std::string_view text, const NdjsonOptions& opt
     std::string_view line = text.substr(pos, end - pos);
     ++number;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.size() > options.max_line_bytes) {
+      return fail(Error::permanent("line " + std::to_string(number) + ": " +
+                                   std::to_string(line.size()) + " bytes exceeds the limit of " +
+                                   std::to_string(options.max_line_bytes) + " bytes per line"));
+    }
     if (line.find_first_not_of(" \t") != std::string_view::npos) lines.push_back({line, number});
     pos = end + 1;
   }

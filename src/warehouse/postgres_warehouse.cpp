@@ -4,6 +4,9 @@
 #include "rebound/warehouse/postgres_warehouse.hpp"
 
 #include <libpq-fe.h>
+#include <poll.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <charconv>
@@ -150,16 +153,77 @@ Error connect_error(const std::string& display_url, std::string message) {
   return classify::postgres(code, "connecting to " + display_url + ": " + message);
 }
 
+// Waits until the connection's socket is ready (read, or write when `write`)
+// or the deadline passes. Returns false on timeout or a poll error.
+bool wait_socket(PGconn* conn, bool write, std::chrono::steady_clock::time_point deadline) {
+  const int fd = PQsocket(conn);
+  if (fd < 0) return false;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{.fd = fd, .events = static_cast<short>(write ? POLLOUT : POLLIN), .revents = 0};
+    const int n = ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 1 << 30)));
+    if (n > 0) return true;
+    if (n < 0 && errno != EINTR) return false;
+  }
+}
+
+Error timeout_error(std::string_view doing, Duration budget) {
+  return classify::postgres(
+      "57014",
+      std::string(doing) + ": no answer from the server within " +
+          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(budget).count()) +
+          " ms (client-side deadline; the connection is dropped)");
+}
+
+// Opens a connection with libpq's non-blocking API, so a server that accepts
+// TCP but never answers (stopped, black-holed) cannot hold us past `timeout`.
+// Keyword order matters: libpq keeps the last value of a repeated keyword, so
+// the defaults come before the URL (which may override them) and
+// client_encoding comes after it (text is always UTF-8 on the wire: the
+// server converts or refuses, never stores mojibake).
 Result<std::unique_ptr<PgConnection>> connect(const std::string& url,
-                                              const std::string& display_url, Duration timeout) {
+                                              const std::string& display_url, Duration timeout,
+                                              Duration statement_timeout) {
   const auto secs =
       std::max<std::int64_t>(2, std::chrono::duration_cast<std::chrono::seconds>(timeout).count());
+  const auto stmt_ms = std::max<std::int64_t>(
+      1, std::chrono::duration_cast<std::chrono::milliseconds>(statement_timeout).count());
   const std::string timeout_text = std::to_string(secs);
-  const char* keys[] = {"dbname", "connect_timeout", "application_name", nullptr};
-  const char* values[] = {url.c_str(), timeout_text.c_str(), "rebound", nullptr};
-  auto conn = std::make_unique<PgConnection>(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
+  const std::string user_timeout = std::to_string(stmt_ms);
+  const std::string server_options = "-c statement_timeout=" + std::to_string(stmt_ms);
+  const char* keys[] = {"connect_timeout",
+                        "application_name",
+                        "keepalives",
+                        "keepalives_idle",
+                        "keepalives_interval",
+                        "keepalives_count",
+                        "tcp_user_timeout",
+                        "options",
+                        "dbname",
+                        "client_encoding",
+                        nullptr};
+  const char* values[] = {
+      timeout_text.c_str(),   "rebound",   "1",    "10",   "5", "3", user_timeout.c_str(),
+      server_options.c_str(), url.c_str(), "UTF8", nullptr};
+  auto conn =
+      std::make_unique<PgConnection>(PQconnectStartParams(keys, values, /*expand_dbname=*/1));
   if (!conn->get()) return fail(Error::transient("libpq could not allocate a connection"));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{secs};
+  PostgresPollingStatusType state = PGRES_POLLING_WRITING;
+  while (PQstatus(conn->get()) != CONNECTION_BAD && state != PGRES_POLLING_OK &&
+         state != PGRES_POLLING_FAILED) {
+    if (!wait_socket(conn->get(), state == PGRES_POLLING_WRITING, deadline)) {
+      return fail(connect_error(
+          display_url, "timeout expired after " + timeout_text + " s waiting for the server"));
+    }
+    state = PQconnectPoll(conn->get());
+  }
   if (!conn->alive()) return fail(connect_error(display_url, trimmed(PQerrorMessage(conn->get()))));
+  if (PQsetnonblocking(conn->get(), 1) != 0) {
+    return fail(connect_error(display_url, trimmed(PQerrorMessage(conn->get()))));
+  }
   return conn;
 }
 
@@ -239,8 +303,14 @@ Oid param_oid(const Value& v) {
 
 class PgSession final : public Session {
  public:
-  explicit PgSession(PGconn* conn, StatementCache* statements = nullptr) noexcept
-      : conn_(conn), statements_(statements) {}
+  using SteadyPoint = std::chrono::steady_clock::time_point;
+  // `statements`: the connection's prepared-statement cache (null for a
+  // connection made for one operation).
+  PgSession(PGconn* conn, Duration budget, StatementCache* statements = nullptr) noexcept
+      : conn_(conn),
+        statements_(statements),
+        budget_(budget),
+        deadline_(std::chrono::steady_clock::now() + budget) {}
 
   // True once an error showed the connection is unusable: the lease is marked broken.
   [[nodiscard]] bool broken() const noexcept { return broken_ || PQstatus(conn_) != CONNECTION_OK; }
@@ -260,7 +330,63 @@ class PgSession final : public Session {
     return classify::postgres(code, std::string(doing) + ": " + message);
   }
 
-  // Runs a statement (one only: the extended protocol refuses a second).
+  // The deadline passed: the server's state is unknown, so the connection is
+  // never reused (the pool evicts it; closing it ends the server's session).
+  Error timed_out(std::string_view doing) {
+    broken_ = true;
+    return timeout_error(doing, budget_);
+  }
+
+  // Sends whatever libpq has buffered, waiting for the socket within the deadline.
+  bool flush() {
+    for (;;) {
+      const int r = PQflush(conn_);
+      if (r == 0) return true;
+      if (r < 0) return false;
+      if (!wait_socket(conn_, /*write=*/true, deadline_)) return false;
+    }
+  }
+
+  // Reads until libpq has a whole result, within the deadline. nullptr with
+  // *timed_out set means the deadline passed; plain nullptr: no more results.
+  PGresult* next_result(bool* timed_out) {
+    *timed_out = false;
+    while (PQisBusy(conn_)) {
+      if (!wait_socket(conn_, /*write=*/false, deadline_)) {
+        *timed_out = true;
+        return nullptr;
+      }
+      if (PQconsumeInput(conn_) == 0) break;  // connection lost: PQgetResult reports it
+    }
+    return PQgetResult(conn_);
+  }
+
+  // Collects every result of the statement just sent; returns the first
+  // failing one, else the last. The statement must end within the deadline.
+  Result<PgResult> collect(std::string_view doing, bool stop_at_copy = false) {
+    PgResult good;
+    PgResult bad;
+    for (;;) {
+      bool late = false;
+      PgResult r(next_result(&late));
+      if (late) return fail(timed_out(doing));
+      if (!r) break;
+      const ExecStatusType st = PQresultStatus(r.get());
+      if (st == PGRES_COPY_IN && stop_at_copy) return r;
+      if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        good = std::move(r);
+      } else if (!bad) {
+        bad = std::move(r);
+      }
+      if (PQstatus(conn_) != CONNECTION_OK) break;
+    }
+    if (bad || !good) return fail(error_from(bad.get(), doing));
+    return good;
+  }
+
+  // Runs a statement (one only: the extended protocol refuses a second),
+  // bounded by the session's deadline; prepared when `prepare` and the
+  // connection has a cache (see StatementCache).
   Result<PgResult> run(std::string_view sql, std::span<const Value> params, std::string_view doing,
                        bool prepare = false) {
     std::vector<std::string> texts(params.size());
@@ -273,53 +399,53 @@ class PgSession final : public Session {
       ptrs[i] = texts[i].c_str();
     }
     const std::string sql_text(sql);
-    PgResult res = send(sql_text, oids, ptrs, prepare);
-    const ExecStatusType status = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-      return fail(error_from(res.get(), doing));
+    return send(sql_text, oids, ptrs, prepare, doing);
+  }
+
+  // Sends what `sent` queued (1 = queued) and collects its result within the deadline.
+  Result<PgResult> exchange(int sent, std::string_view doing) {
+    if (sent != 1) return fail(error_from(nullptr, doing));
+    if (!flush()) {
+      if (PQstatus(conn_) != CONNECTION_OK) return fail(error_from(nullptr, doing));
+      return fail(timed_out(doing));
     }
-    return res;
+    return collect(doing);
   }
 
   // Runs the statement prepared when `prepare` and the connection has a
-  // cache (see StatementCache), else as an unnamed statement.
-  PgResult send(const std::string& sql, std::span<const Oid> oids,
-                std::span<const char* const> values, bool prepare) {
+  // cache, else as an unnamed statement.
+  Result<PgResult> send(const std::string& sql, std::span<const Oid> oids,
+                        std::span<const char* const> values, bool prepare, std::string_view doing) {
     const int n = static_cast<int>(oids.size());
+    auto unnamed = [&] {
+      return exchange(
+          PQsendQueryParams(conn_, sql.c_str(), n, oids.data(), values.data(), nullptr, nullptr, 0),
+          doing);
+    };
     StatementCache::Entry* entry =
         prepare && statements_ != nullptr ? statements_->find(sql, oids) : nullptr;
     if (entry != nullptr && entry->name.empty() && ++entry->uses >= 2) {
       std::string name = statements_->next_name();
-      PgResult made(PQprepare(conn_, name.c_str(), sql.c_str(), n, oids.data()));
       // A statement that does not parse fails here as it would have failed
       // unprepared (and may have aborted the transaction): that is the answer.
-      if (!made || PQresultStatus(made.get()) != PGRES_COMMAND_OK) return made;
+      auto made = exchange(PQsendPrepare(conn_, name.c_str(), sql.c_str(), n, oids.data()), doing);
+      if (!made) return made;
       entry->name = std::move(name);
     }
-    if (entry == nullptr || entry->name.empty()) {
-      return PgResult(
-          PQexecParams(conn_, sql.c_str(), n, oids.data(), values.data(), nullptr, nullptr, 0));
-    }
-    PgResult res(PQexecPrepared(conn_, entry->name.c_str(), n, values.data(), nullptr, nullptr, 0));
-    if (res && PQresultStatus(res.get()) == PGRES_FATAL_ERROR && stale_plan(res.get()) &&
-        PQtransactionStatus(conn_) == PQTRANS_IDLE) {
-      // The table changed shape under the plan ("cached plan must not change
-      // result type"): drop the statement and run it afresh, once.
-      const std::string deallocate = "DEALLOCATE " + entry->name;
-      PgResult(PQexec(conn_, deallocate.c_str()));
-      statements_->forget(entry);
-      return PgResult(
-          PQexecParams(conn_, sql.c_str(), n, oids.data(), values.data(), nullptr, nullptr, 0));
-    }
-    if (res && PQresultStatus(res.get()) == PGRES_FATAL_ERROR && stale_plan(res.get())) {
-      statements_->forget(entry);  // inside a failed transaction: the caller's retry re-prepares
-    }
-    return res;
-  }
-
-  static bool stale_plan(const PGresult* res) {
-    const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    return state != nullptr && std::string_view(state) == "0A000";
+    if (entry == nullptr || entry->name.empty()) return unnamed();
+    const std::string name = entry->name;
+    auto res = exchange(
+        PQsendQueryPrepared(conn_, name.c_str(), n, values.data(), nullptr, nullptr, 0), doing);
+    if (res || res.error().code != "0A000") return res;
+    // The table changed shape under the plan ("cached plan must not change
+    // result type"): forget the statement. Outside a transaction, drop it and
+    // run the statement afresh, once; inside one (now aborted) the caller's
+    // retry re-prepares.
+    statements_->forget(entry);
+    if (PQtransactionStatus(conn_) != PQTRANS_IDLE) return res;
+    const std::string deallocate = "DEALLOCATE " + name;
+    (void)exchange(PQsendQuery(conn_, deallocate.c_str()), doing);
+    return unnamed();
   }
 
   Result<std::int64_t> execute(std::string_view sql, std::span<const Value> params) override {
@@ -396,18 +522,35 @@ class PgSession final : public Session {
     }
     sql += ") FROM STDIN";
     const std::string doing = "loading rows into " + table.display();
-    PgResult start(PQexec(conn_, sql.c_str()));
-    if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN)
-      return fail(error_from(start.get(), doing));
+    if (PQsendQuery(conn_, sql.c_str()) != 1) return fail(error_from(nullptr, doing));
+    if (!flush())
+      return fail(PQstatus(conn_) == CONNECTION_OK ? timed_out(doing) : error_from(nullptr, doing));
+    auto start = collect(doing, /*stop_at_copy=*/true);
+    if (!start) return fail(std::move(start.error()));
+    if (PQresultStatus(start->get()) != PGRES_COPY_IN) {
+      return fail(Error::make(ErrorClass::permanent, doing + ": the server did not start COPY",
+                              "postgresql", "XX000"));
+    }
 
     std::string buf;
     constexpr std::size_t kChunk = 256 * 1024;
     buf.reserve(kChunk + 4096);
-    auto flush = [&]() -> bool {
+    bool late = false;
+    // Non-blocking: 0 means libpq's buffer is full; wait for the socket
+    // (within the deadline) and try again.
+    auto send_buf = [&]() -> bool {
       if (buf.empty()) return true;
-      const bool ok = PQputCopyData(conn_, buf.data(), static_cast<int>(buf.size())) == 1;
+      for (;;) {
+        const int r = PQputCopyData(conn_, buf.data(), static_cast<int>(buf.size()));
+        if (r == 1) break;
+        if (r < 0) return false;
+        if (!wait_socket(conn_, /*write=*/true, deadline_) || PQflush(conn_) < 0) {
+          late = PQstatus(conn_) == CONNECTION_OK;
+          return false;
+        }
+      }
       buf.clear();
-      return ok;
+      return true;
     };
     const char* abort_reason = nullptr;
     for (const Row& row : rows.rows) {
@@ -422,17 +565,27 @@ class PgSession final : public Session {
       }
       if (abort_reason) break;
       buf += '\n';
-      if (buf.size() >= kChunk && !flush()) break;
+      if (buf.size() >= kChunk && !send_buf()) break;
     }
-    bool sent = !abort_reason && flush();
-    if (PQputCopyEnd(conn_, sent ? nullptr : (abort_reason ? abort_reason : "client error")) != 1) {
+    bool sent = !abort_reason && !late && send_buf();
+    if (late) return fail(timed_out(doing));
+    int ended = 0;
+    while ((ended = PQputCopyEnd(
+                conn_, sent ? nullptr : (abort_reason ? abort_reason : "client error"))) == 0) {
+      if (!wait_socket(conn_, /*write=*/true, deadline_)) return fail(timed_out(doing));
+    }
+    if (ended != 1 || !flush()) {
+      if (PQstatus(conn_) == CONNECTION_OK) return fail(timed_out(doing));
       sent = false;
     }
     // Drain every result: the COPY's own, then nullptr.
     Status out = {};
-    while (PGresult* raw = PQgetResult(conn_)) {
-      PgResult r(raw);
-      if (PQresultStatus(raw) != PGRES_COMMAND_OK && out) out = fail(error_from(raw, doing));
+    for (;;) {
+      PgResult r(next_result(&late));
+      if (late) return fail(timed_out(doing));
+      if (!r) break;
+      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK && out)
+        out = fail(error_from(r.get(), doing));
       if (PQstatus(conn_) != CONNECTION_OK) break;
     }
     if (abort_reason) {
@@ -484,12 +637,38 @@ class PgSession final : public Session {
     return {};
   }
 
+  // The target's declared SQL type of each column ("timestamp with time
+  // zone", "uuid", "jsonb", …): staging holds these as text, so the MERGE
+  // casts to them (ISO-8601 text into timestamptz/date, JSON text into jsonb).
+  Result<std::vector<std::pair<std::string, std::string>>> declared_types(const TableName& table) {
+    const Value args[] = {table.quoted()};
+    auto r = query(
+        "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute "
+        "a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
+        args);
+    if (!r) return fail(std::move(r.error()));
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const Row& row : r->rows) {
+      out.emplace_back(std::get<std::string>(row[0]), std::get<std::string>(row[1]));
+    }
+    return out;
+  }
+
   Result<std::int64_t> merge(const TableName& staging, const TableName& target,
                              const Schema& columns, std::span<const std::string> keys) override {
+    auto types = declared_types(target);
+    if (!types) return fail(std::move(types.error()));
+    // s."col" cast to the target column's type (format_type's output is valid SQL).
+    auto source = [&](const std::string& name) {
+      const std::string q = "s." + quote_identifier(name);
+      for (const auto& [column, type] : *types) {
+        if (column == name) return "CAST(" + q + " AS " + type + ")";
+      }
+      return q;
+    };
     std::string on;
     for (const std::string& k : keys) {
-      const std::string q = quote_identifier(k);
-      on += (on.empty() ? "" : " AND ") + ("t." + q + " = s." + q);
+      on += (on.empty() ? "" : " AND ") + ("t." + quote_identifier(k) + " = " + source(k));
     }
     std::string cols;
     std::string vals;
@@ -497,9 +676,9 @@ class PgSession final : public Session {
     for (const Column& c : columns.columns) {
       const std::string q = quote_identifier(c.name);
       cols += (cols.empty() ? "" : ", ") + q;
-      vals += (vals.empty() ? "" : ", ") + ("s." + q);
+      vals += (vals.empty() ? "" : ", ") + source(c.name);
       if (std::find(keys.begin(), keys.end(), c.name) == keys.end()) {
-        updates += (updates.empty() ? "" : ", ") + (q + " = s." + q);
+        updates += (updates.empty() ? "" : ", ") + (q + " = " + source(c.name));
       }
     }
     // Temporary tables are never auto-analyzed: without statistics the
@@ -534,16 +713,22 @@ class PgSession final : public Session {
       return;
     }
     if (PQtransactionStatus(conn_) == PQTRANS_IDLE) return;
-    PgResult r(PQexec(conn_, "ROLLBACK"));
-    if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK ||
-        PQtransactionStatus(conn_) != PQTRANS_IDLE) {
-      broken_ = true;
+    if (PQtransactionStatus(conn_) == PQTRANS_ACTIVE || broken_) {
+      broken_ = true;  // a statement still running (timed out): never reuse
+      return;
     }
+    // A rollback gets a fresh short deadline: the callback's may be spent.
+    deadline_ =
+        std::chrono::steady_clock::now() + std::min<Duration>(budget_, std::chrono::seconds{5});
+    auto r = run("ROLLBACK", {}, "rolling back");
+    if (!r || PQtransactionStatus(conn_) != PQTRANS_IDLE) broken_ = true;
   }
 
  private:
   PGconn* conn_;
   StatementCache* statements_;  // null for a connection made for one operation
+  Duration budget_;
+  SteadyPoint deadline_;
   bool broken_ = false;
 };
 
@@ -561,12 +746,15 @@ class PostgresWarehouse final : public Warehouse {
   pool::PoolStats pool_stats() const override { return pool_ ? pool_->stats() : pool::PoolStats{}; }
 
   Status with_session(const std::function<Status(Session&)>& fn) override {
-    return on_connection([&](PgSession& s) { return fn(s); });
+    return on_connection(options_.statement_timeout, [&](PgSession& s) { return fn(s); });
   }
 
   Status transaction(const TransactionOptions& options,
                      const std::function<Status(Session&)>& fn) override {
-    return on_connection([&](PgSession& s) -> Status {
+    Duration budget = options_.statement_timeout;
+    if (options.timeout)
+      budget = std::min(budget, std::max<Duration>(*options.timeout, Duration{1}));
+    return on_connection(budget, [&](PgSession& s) -> Status {
       const char* begin = options.isolation == Isolation::serializable
                               ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
                               : "BEGIN";
@@ -588,17 +776,20 @@ class PostgresWarehouse final : public Warehouse {
   }
 
  private:
+  // Runs fn on a connection; every statement fn runs must finish within
+  // `budget` from now (the attempt's time budget), else it fails as a
+  // transient 57014 and the connection is dropped.
   template <class F>
-  Status on_connection(F&& fn) {
+  Status on_connection(Duration budget, F&& fn) {
     if (options_.mode == ConnectionMode::per_operation) {
-      auto conn = connect(options_.url, url_, options_.connect_timeout);
+      auto conn = connect(options_.url, url_, options_.connect_timeout, options_.statement_timeout);
       if (!conn) return fail(std::move(conn.error()));
-      PgSession session((*conn)->get());
+      PgSession session((*conn)->get(), budget);
       return fn(session);
     }
     auto lease = pool_->acquire();
     if (!lease) return fail(std::move(lease.error()));
-    PgSession session((*lease)->get(), &(*lease)->statements());
+    PgSession session((*lease)->get(), budget, &(*lease)->statements());
     Status result = fn(session);
     session.reset_transaction();
     if (session.broken()) lease->mark_broken();
@@ -634,13 +825,14 @@ Result<std::shared_ptr<Warehouse>> make_postgres_warehouse(PostgresOptions optio
          .max_size = options.pool_size,
          .acquire_timeout = options.acquire_timeout,
          .validate_after_idle = options.validate_after_idle},
-        {.create = [url = options.url, display,
-                    timeout = options.connect_timeout]() { return connect(url, display, timeout); },
+        {.create =
+             [url = options.url, display, timeout = options.connect_timeout,
+              stmt = options.statement_timeout]() { return connect(url, display, timeout, stmt); },
          .validate =
              [](PgConnection& c) {
                if (!c.alive()) return false;
-               PgResult r(PQexec(c.get(), "SELECT 1"));
-               return r && PQresultStatus(r.get()) == PGRES_TUPLES_OK;
+               PgSession probe(c.get(), std::chrono::seconds{5});
+               return probe.run("SELECT 1", {}, "validating").has_value();
              }});
     if (!made) return fail(std::move(made.error()));
     pool = std::move(*made);

@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <string>
 
 #include "rebound/pool/lease_pool.hpp"
@@ -46,9 +47,21 @@ Result<std::unique_ptr<SqliteConnection>> open_connection(const SqliteOptions& o
   sqlite3_extended_result_codes(raw, 1);
   const auto busy_ms = std::chrono::duration_cast<std::chrono::milliseconds>(o.busy_timeout);
   sqlite3_busy_timeout(raw, static_cast<int>(busy_ms.count()));
+  // Switching a new file to WAL needs an exclusive lock; when several
+  // processes open the same new file at once, the loser gets SQLITE_BUSY
+  // without the busy handler being consulted. Opening is part of no retried
+  // operation, so retry it here: up to kOpenRetries with a short growing pause.
+  constexpr int kOpenRetries = 50;
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
                              "PRAGMA temp_store=MEMORY", "PRAGMA foreign_keys=ON"}) {
-    if (sqlite3_exec(raw, pragma, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    int prc = SQLITE_OK;
+    for (int attempt = 0; attempt < kOpenRetries; ++attempt) {
+      prc = sqlite3_exec(raw, pragma, nullptr, nullptr, nullptr);
+      const int primary = prc & 0xff;
+      if (primary != SQLITE_BUSY && primary != SQLITE_LOCKED) break;
+      sqlite3_sleep(std::min(1 + attempt * 2, 50));
+    }
+    if (prc != SQLITE_OK) {
       return fail(sqlite_error(raw, std::string("setting up ") + o.path + " (" + pragma + ")"));
     }
   }

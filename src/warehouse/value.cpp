@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 
 #include "rebound/warehouse/identifier.hpp"
 
@@ -124,15 +125,29 @@ Result<RowSet> rows_from_json(std::span<const nlohmann::json> objects,
   std::vector<std::optional<ColumnType>> types;
   std::vector<std::size_t> first_seen;  // row that fixed the column's type, for messages
   std::vector<std::size_t> present;     // rows that have a non-null value
+  // Column lookup by name: a hash map, so a row with many columns is linear
+  // (Schema::index_of is a scan; 100k columns made it quadratic).
+  std::unordered_map<std::string, std::size_t> index;
   for (std::size_t r = 0; r < objects.size(); ++r) {
     const nlohmann::json& obj = objects[r];
     if (!obj.is_object()) {
       return fail(
           Error::permanent(where(options, r) + ": expected a JSON object, got " + json_kind(obj)));
     }
+    if (obj.size() > options.max_columns) {
+      return fail(Error::permanent(where(options, r) + ": " + std::to_string(obj.size()) +
+                                   " columns exceed the limit of " +
+                                   std::to_string(options.max_columns) + " columns per row"));
+    }
     for (auto it = obj.begin(); it != obj.end(); ++it) {
-      std::optional<std::size_t> col = out.schema.index_of(it.key());
+      std::optional<std::size_t> col;
+      if (auto found = index.find(it.key()); found != index.end()) col = found->second;
       if (!col) {
+        if (out.schema.columns.size() >= options.max_columns) {
+          return fail(Error::permanent(where(options, r) + ": more than " +
+                                       std::to_string(options.max_columns) +
+                                       " distinct columns across the rows"));
+        }
         if (auto ok = validate_identifier(it.key(), "column"); !ok) {
           return fail(Error::permanent(where(options, r) + ": " + ok.error().message));
         }
@@ -142,6 +157,7 @@ Result<RowSet> rows_from_json(std::span<const nlohmann::json> objects,
         first_seen.push_back(r);
         present.push_back(0);
         col = out.schema.columns.size() - 1;
+        index.emplace(it.key(), *col);
       }
       const nlohmann::json& v = it.value();
       std::optional<ColumnType> t;
@@ -215,7 +231,7 @@ Result<RowSet> rows_from_json(std::span<const nlohmann::json> objects,
   for (const nlohmann::json& obj : objects) {
     Row row(width);
     for (auto it = obj.begin(); it != obj.end(); ++it) {
-      const std::size_t c = *out.schema.index_of(it.key());
+      const std::size_t c = index.at(it.key());
       const nlohmann::json& v = it.value();
       switch (v.type()) {
         case nlohmann::json::value_t::boolean:

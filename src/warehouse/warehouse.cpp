@@ -92,20 +92,23 @@ Status Warehouse::create_table(const TableName& table, const Schema& schema,
   return with_session([&](Session& s) { return s.create_table(table, schema, keys, false); });
 }
 
-Result<std::int64_t> Warehouse::merge_rows(const TableName& target, const RowSet& rows,
-                                           std::span<const std::string> keys) {
+Result<std::int64_t> Warehouse::merge_rows(const TableName& target,
+                                           std::span<const std::string> keys,
+                                           const PrepareRows& prepare,
+                                           const TransactionOptions& options) {
   std::int64_t merged = 0;
-  auto st =
-      transaction({.isolation = Isolation::serializable, .write = true}, [&](Session& s) -> Status {
-        StagingTable staging(s, TableName{.schema = {}, .name = staging_name()});
-        if (auto ok = staging.create(rows.schema); !ok) return ok;
-        if (auto ok = s.load(staging.name(), rows); !ok) return ok;
-        auto n = s.merge(staging.name(), target, rows.schema, keys);
-        if (!n) return fail(std::move(n.error()));
-        if (auto ok = staging.drop(); !ok) return ok;
-        merged = *n;
-        return {};
-      });
+  auto st = transaction(options, [&](Session& s) -> Status {
+    auto rows = prepare(s);
+    if (!rows) return fail(std::move(rows.error()));
+    StagingTable staging(s, TableName{.schema = {}, .name = staging_name()});
+    if (auto ok = staging.create((*rows)->schema); !ok) return ok;
+    if (auto ok = s.load(staging.name(), **rows); !ok) return ok;
+    auto n = s.merge(staging.name(), target, (*rows)->schema, keys);
+    if (!n) return fail(std::move(n.error()));
+    if (auto ok = staging.drop(); !ok) return ok;
+    merged = *n;
+    return {};
+  });
   if (!st) return fail(std::move(st.error()));
   return merged;
 }

@@ -106,16 +106,19 @@ TEST_P(HerdCommandRejects, WithUsageExitCodeAndAMessageNamingTheOption) {
   EXPECT_EQ(r.out.find("clients\n"), std::string::npos) << "no table for a bad command line";
 }
 
-INSTANTIATE_TEST_SUITE_P(BadOptions, HerdCommandRejects,
-                         ::testing::Values(BadOption{{"--clients-max", "0"}, "--clients-max"},
-                                           BadOption{{"--clients-max", "-5"}, "--clients-max"},
-                                           BadOption{{"--step", "0"}, "--step"},
-                                           BadOption{{"--clients-min", "200"}, "--clients-min"},
-                                           BadOption{{"--base", "0"}, "--base"},
-                                           BadOption{{"--base", "10", "--cap", "5"}, "--cap"},
-                                           BadOption{{"--budget", "-1"}, "--budget"},
-                                           BadOption{{"--runs", "0"}, "--runs"},
-                                           BadOption{{"--strategies", "full,bogus"}, "bogus"},
-                                           BadOption{{"--clients-max", "ten"}, "--clients-max"}));
+INSTANTIATE_TEST_SUITE_P(
+    BadOptions, HerdCommandRejects,
+    ::testing::Values(
+        BadOption{{"--clients-max", "0"}, "--clients-max"},
+        BadOption{{"--clients-max", "-5"}, "--clients-max"}, BadOption{{"--step", "0"}, "--step"},
+        BadOption{{"--clients-min", "200"}, "--clients-min"}, BadOption{{"--base", "0"}, "--base"},
+        BadOption{{"--base", "10", "--cap", "5"}, "--cap"},
+        BadOption{{"--budget", "-1"}, "--budget"}, BadOption{{"--runs", "0"}, "--runs"},
+        BadOption{{"--strategies", "full,bogus"}, "bogus"},
+        BadOption{{"--clients-max", "ten"}, "--clients-max"},
+        // Upper bounds: these used to start hours of work.
+        BadOption{{"--runs", "1000000000"}, "--runs"},
+        BadOption{{"--clients-max", "2000000000"}, "--clients-max"},
+        BadOption{{"--clients-max", "10000", "--step", "1"}, "--step"}));
 
 }  // namespace

@@ -75,6 +75,33 @@ TEST(ParseRetryAfter, PastDatesMeanNowAndGarbageMeansNoHint) {
   EXPECT_EQ(parse_retry_after("Sun, 29 Nov 2026 12:01:00 GMT trailing", kNow), std::nullopt);
 }
 
+TEST(ParseRetryAfter, DatesOutsideTheNanosecondClockDoNotOverflow) {
+  // system_clock holds nanoseconds in an int64 (1678..2262): a later date
+  // overflowed (UB under UBSan) and became an immediate retry.
+  EXPECT_EQ(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", kNow),
+            std::chrono::milliseconds{1'000'000'000s});
+  EXPECT_EQ(parse_retry_after("Sat, 01 Jan 2263 00:00:00 GMT", kNow),
+            std::chrono::milliseconds{1'000'000'000s});
+  EXPECT_EQ(parse_retry_after("Mon, 01 Jan 0001 00:00:00 GMT", kNow), std::chrono::milliseconds{0});
+  EXPECT_EQ(parse_retry_after("Thu, 01 Jan 1600 00:00:00 GMT", kNow), std::chrono::milliseconds{0});
+}
+
+TEST(ParseRetryAfter, ANowNearTheClocksEndDoesNotOverflowEither) {
+  // Found by fuzz_retry_after: from_time_t(2263) overflowed when `now` was
+  // close enough to 2262 for the date to be within the hint cap.
+  const auto now = std::chrono::system_clock::time_point::max() - std::chrono::hours{24};
+  const auto hint = parse_retry_after("Sun, 01 Jan 2263 00:00:00 GMT", now);
+  ASSERT_TRUE(hint.has_value());
+  EXPECT_GT(*hint, std::chrono::milliseconds{std::chrono::hours{24 * 200}});
+  EXPECT_LT(*hint, std::chrono::milliseconds{std::chrono::hours{24 * 300}});
+}
+
+TEST(ParseRetryAfter, AFarFutureDateMakesTheRetryLoopGiveUpAtTheDeadline) {
+  const Error e = http(503, "busy", "Fri, 31 Dec 9999 23:59:59 GMT", kNow);
+  ASSERT_TRUE(e.retry_after.has_value());
+  EXPECT_GT(*e.retry_after, std::chrono::milliseconds{std::chrono::hours{24 * 365}});
+}
+
 TEST(ClassifyBigQuery, SerializationConflictArrivesAs400InvalidQueryAndIsMatchedByMessage) {
   const Error e =
       bigquery(400, "invalidQuery",

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli_output.hpp"
 #include "commands.hpp"
 #include "rebound/sim/herd.hpp"
 
@@ -42,6 +43,10 @@ Duration from_ms(double ms) {
   return std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(ms));
 }
 
+constexpr int kMaxRuns = 1000;
+constexpr int kMaxClients = 10000;
+constexpr int kMaxHerds = 200;
+
 // Checks the command line before anything runs; the message names the option.
 std::optional<std::string> invalid_option(const HerdArgs& a) {
   if (a.clients_max <= 0) return fmt::format("--clients-max must be > 0 (got {})", a.clients_max);
@@ -56,6 +61,16 @@ std::optional<std::string> invalid_option(const HerdArgs& a) {
   if (!(a.cap_ms <= 3.6e6)) return fmt::format("--cap must be <= 1 hour (got {} ms)", a.cap_ms);
   if (!(a.budget >= 0)) return fmt::format("--budget must be >= 0 tokens (got {})", a.budget);
   if (a.runs <= 0) return fmt::format("--runs must be > 0 (got {})", a.runs);
+  // Upper bounds, so a typo cannot start hours of simulation: each row is
+  // runs x clients simulated clients, and there is one row per herd size.
+  if (a.runs > kMaxRuns) return fmt::format("--runs must be <= {} (got {})", kMaxRuns, a.runs);
+  if (a.clients_max > kMaxClients)
+    return fmt::format("--clients-max must be <= {} (got {})", kMaxClients, a.clients_max);
+  const int first = a.clients_min.value_or(std::min(a.step, a.clients_max));
+  if ((a.clients_max - first) / a.step + 1 > kMaxHerds)
+    return fmt::format(
+        "--step {} gives more than {} herd sizes up to --clients-max {}; raise --step", a.step,
+        kMaxHerds, a.clients_max);
   for (const std::string& name : a.strategies) {
     if (!parse_backoff_kind(name))
       return fmt::format(
@@ -180,7 +195,7 @@ int run_herd_command(const HerdArgs& a) {
       print_table(n, *rows);
     }
   }
-  if (a.json) std::cout << doc.dump(2) << "\n";
+  if (a.json) std::cout << json_text(doc, 2) << "\n";
   return kOk;
 }
 
@@ -190,7 +205,7 @@ void add_herd_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<HerdArgs>();
   CLI::App* cmd = app.add_subcommand(
       "herd", "Simulate N clients retrying one contended write under each backoff strategy");
-  cmd->add_option("--clients-max", args->clients_max, "Largest herd (default 100)");
+  cmd->add_option("--clients-max", args->clients_max, "Largest herd (default 100, at most 10000)");
   cmd->add_option("--step", args->step, "Herd size step (default 10)");
   cmd->add_option("--clients-min", args->clients_min, "Smallest herd (default: --step)");
   cmd->add_option("--seed", args->seed, "Seed; the same seed prints the same table");
@@ -199,7 +214,8 @@ void add_herd_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--cap,--cap-ms", args->cap_ms, "Backoff cap in ms (default 2000)");
   cmd->add_option("--budget", args->budget,
                   "Shared retry budget in tokens for the '+ budget' rows; 0 = none (default 100)");
-  cmd->add_option("--runs", args->runs, "Herds averaged per row (default 10; the blog used 100)");
+  cmd->add_option("--runs", args->runs,
+                  "Herds averaged per row (default 10, at most 1000; the blog used 100)");
   cmd->add_option("--strategies", args->strategies,
                   "Comma-separated subset: constant, exponential, full, equal, decorrelated, "
                   "smooth (default: all)")

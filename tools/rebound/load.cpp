@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_output.hpp"
 #include "commands.hpp"
 #include "rebound/warehouse/batch_writer.hpp"
 #include "rebound/warehouse/ndjson.hpp"
@@ -30,6 +31,7 @@ struct LoadArgs {
   bool create = false;
   bool json = false;
   double retry_scale = 1.0;
+  double statement_timeout_s = 60;
 };
 
 // A progress bar over the load's three phases (read, parse and check, write),
@@ -56,7 +58,10 @@ class Progress {
   int done_ = 0;
 };
 
-Result<std::string> read_all(const std::string& file) {
+// Reads the whole input, but never more than the NDJSON limit (+1 byte to
+// tell "at the limit" from "over it"): /dev/zero or an endless pipe used to
+// grow memory without bound.
+Result<std::string> read_all(const std::string& file, std::size_t limit) {
   std::ifstream f;
   std::istream* in = &std::cin;
   if (file != "-") {
@@ -64,10 +69,20 @@ Result<std::string> read_all(const std::string& file) {
     if (!f) return fail(Error::permanent("cannot open " + file));
     in = &f;
   }
-  std::ostringstream ss;
-  ss << in->rdbuf();
+  std::string out;
+  std::string chunk(1 << 20, '\0');
+  while (*in) {
+    in->read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    out.append(chunk.data(), static_cast<std::size_t>(in->gcount()));
+    if (out.size() > limit) {
+      return fail(Error::make(ErrorClass::permanent,
+                              "input " + file + " is larger than the limit of " +
+                                  std::to_string(limit >> 20) + " MiB; split it into several loads",
+                              "rebound", "input_too_large"));
+    }
+  }
   if (in->bad()) return fail(Error::permanent("read error in " + file));
-  return std::move(ss).str();
+  return out;
 }
 
 std::vector<std::string> split_keys(const std::vector<std::string>& raw) {
@@ -122,7 +137,7 @@ int report_error(const LoadArgs& args, const Error& e, int code, const warehouse
     j["error"] = e.message;
     j["error_class"] = std::string(to_string(e.error_class));
     j["exit_code"] = code;
-    std::cout << j.dump() << "\n";
+    std::cout << json_text(j) << "\n";
   }
   return code;
 }
@@ -141,10 +156,11 @@ int run_load(const LoadArgs& args) {
 
   Progress progress;
   progress.step("reading " + args.file + " ...");
-  auto text = read_all(args.file);
+  auto text = read_all(args.file, warehouse::kDefaultMaxInputBytes);
   if (!text) {
     progress.finish();
-    return report_error(args, text.error(), kUsage, nullptr, {});
+    const int code = text.error().code == "input_too_large" ? kBadInput : kUsage;
+    return report_error(args, text.error(), code, nullptr, {});
   }
   progress.step("parsing and checking " + std::to_string(text->size()) + " bytes ...");
   // One pass from text to typed rows (simdjson), every row type-checked
@@ -157,7 +173,9 @@ int run_load(const LoadArgs& args) {
     return report_error(args, rows.error(), kBadInput, nullptr, {});
   }
 
-  auto wh = warehouse::open_warehouse(args.into);
+  const auto statement_timeout =
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(args.statement_timeout_s));
+  auto wh = warehouse::open_warehouse(args.into, {.statement_timeout = statement_timeout});
   if (!wh) {
     progress.finish();
     const int code = wh.error().source == "rebound" ? kUsage : kBackendError;
@@ -184,7 +202,7 @@ int run_load(const LoadArgs& args) {
   if (args.json) {
     nlohmann::json j = summary_json(args, out.report, (*wh)->display_url());
     j["ok"] = true;
-    std::cout << j.dump() << "\n";
+    std::cout << json_text(j) << "\n";
   } else {
     std::cout << "merged " << out.report.rows_merged << " rows into " << table->display() << " ("
               << out.report.rows_read << " read, " << out.report.duplicates << " duplicate keys, "
@@ -215,7 +233,11 @@ void add_load_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--json", args->json, "print a JSON summary on stdout");
   cmd->add_option("--retry-scale", args->retry_scale,
                   "multiply every retry delay (e.g. 0.01 for quick demos)")
-      ->check(CLI::PositiveNumber);
+      ->check(finite_range(1e-4, 100));
+  cmd->add_option("--statement-timeout", args->statement_timeout_s,
+                  "PostgreSQL: seconds one write attempt may wait on the server before it is "
+                  "abandoned and retried (default 60)")
+      ->check(finite_range(0.1, 86400));
   cmd->callback([args, &exit_code] { exit_code = run_load(*args); });
 }
 

@@ -30,11 +30,23 @@ struct NdjsonInput {
   std::vector<std::size_t> lines;  // 1-based input line of each object
 };
 
+// Limits. Parsed JSON takes about ten times its text in memory (an 80 MB
+// file peaks near 850 MB), so the whole input is capped; a single line is
+// capped too, so one absurd row fails fast with its line number.
+inline constexpr std::size_t kDefaultMaxInputBytes = std::size_t{256} << 20;  // 256 MiB
+inline constexpr std::size_t kDefaultMaxLineBytes = std::size_t{64} << 20;    // 64 MiB
+
 struct NdjsonOptions {
   std::size_t threads = 0;  // 0: hardware concurrency (serial for small inputs)
+  std::size_t max_input_bytes = kDefaultMaxInputBytes;
+  std::size_t max_line_bytes = kDefaultMaxLineBytes;
 };
 
-// Errors (permanent): "line N, column C: malformed JSON (<reason>)".
+// Errors (permanent): "line N, column C: malformed JSON (<reason>)";
+// "line N, column C: integer … does not fit a signed 64-bit integer" for an
+// integer literal below -2^63 or at/above 2^64 (nlohmann would silently turn
+// it into a double; 2^63 .. 2^64-1 is refused later by rows_from_json);
+// input or line larger than the limits above.
 [[nodiscard]] Result<NdjsonInput> parse_ndjson(std::string_view text,
                                                const NdjsonOptions& options = {});
 

@@ -8,6 +8,9 @@
 //   postgresql://… and postgres://…                                        -> PostgreSQL
 //   bigquery://PROJECT/DATASET?location=EU                                 -> BigQuery
 //     (bigquery/bigquery_warehouse.hpp: endpoint=, auth=none, BIGQUERY_EMULATOR_HOST)
+//   host=… dbname=… (libpq keyword form: starts with `word=`)              -> PostgreSQL
+// A string that starts with `word=` but is not valid libpq keyword syntax is
+// refused, never taken as a file name (it would hold the password).
 // Anything else (another scheme, empty) is a permanent Error naming the
 // scheme. Messages never contain the password (rebound::redact_url).
 //
@@ -28,11 +31,20 @@ namespace rebound::warehouse {
 struct OpenOptions {
   std::size_t pool_size = 8;  // connections per warehouse (both back ends)
   Duration acquire_timeout = std::chrono::seconds{5};
+  // PostgreSQL: longest a session may wait on the server (PostgresOptions).
+  Duration statement_timeout = std::chrono::seconds{60};
 };
 
 // The back end the URL names, opened with `options`. Errors: an empty URL or
 // an unknown scheme (permanent); the back end's own errors when it cannot open.
 [[nodiscard]] Result<std::shared_ptr<Warehouse>> open_warehouse(std::string_view url,
                                                                 const OpenOptions& options = {});
+
+namespace detail {
+// Starts with `keyword=` (libpq's keyword/value form, not a file path).
+[[nodiscard]] bool looks_like_conninfo(std::string_view text);
+// libpq's own parser accepts it.
+[[nodiscard]] bool parses_as_conninfo(std::string_view text);
+}  // namespace detail
 
 }  // namespace rebound::warehouse

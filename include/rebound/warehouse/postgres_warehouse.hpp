@@ -16,6 +16,10 @@
 // on the wire; they are mapped from libpq's message (too many clients ->
 // 53300, starting up/shutting down -> 57P03, anything else -> 08001).
 //
+// Text goes over the wire as UTF-8 whatever PGCLIENTENCODING or the URL
+// say (client_encoding=UTF8 is forced): the server converts it to the
+// database's encoding or refuses it with an error, never stores mojibake.
+//
 // Loads use COPY … FROM STDIN in text format (tabs, newlines, backslashes
 // escaped; NULL as \N).
 //
@@ -43,6 +47,13 @@ struct PostgresOptions {
   Duration acquire_timeout = std::chrono::seconds{5};
   Duration connect_timeout = std::chrono::seconds{5};
   Duration validate_after_idle = std::chrono::seconds{30};
+  // Longest a session callback (all its statements) may wait on the server;
+  // a transaction's TransactionOptions::timeout shortens it. Enforced on the
+  // client (non-blocking libpq + poll), so a stopped or black-holed server
+  // becomes a transient 57014 error instead of a hang, and sent to the server
+  // as statement_timeout and tcp_user_timeout (keepalives on: 10 s idle,
+  // 5 s interval, 3 probes). A URL's own options= / keepalives* win.
+  Duration statement_timeout = std::chrono::seconds{60};
   ConnectionMode mode = ConnectionMode::pooled;
 };
 

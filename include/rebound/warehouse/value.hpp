@@ -76,6 +76,9 @@ struct JsonRowsOptions {
   // Largest text cell accepted, in bytes; larger is an error naming the row
   // and column (guards memory and the back ends' own limits).
   std::size_t max_text_bytes = std::size_t{16} << 20;
+  // Most columns per row, and distinct columns across all rows (PostgreSQL
+  // allows 1600 per table, SQLite 2000 by default); more is an error naming the row.
+  std::size_t max_columns = 2000;
   // When set, source_lines[i] is the input line of object i and messages say
   // "line N" instead of "row N" (the CLI passes NDJSON line numbers).
   std::span<const std::size_t> source_lines = {};

@@ -50,6 +50,10 @@ struct TransactionOptions {
   // The transaction writes: SQLite takes the write lock at BEGIN (BEGIN
   // IMMEDIATE), so a conflict surfaces before any work is done.
   bool write = true;
+  // The attempt's time budget (rebound::Attempt::timeout()): statements that
+  // have not finished by then fail as transient errors (PostgreSQL: 57014,
+  // enforced on the client). nullopt: the back end's own limit.
+  std::optional<Duration> timeout = std::nullopt;
 };
 
 struct QueryResult {
@@ -120,15 +124,26 @@ class Warehouse {
   [[nodiscard]] Status create_table(const TableName& table, const Schema& schema,
                                     std::span<const std::string> keys);  // IF NOT EXISTS
 
-  // One attempt of the batch writer: upserts `rows` (conformed to `target`,
-  // no duplicate keys) into `target` on `keys` as one atomic unit, and
-  // returns rows inserted + updated; on failure the target is untouched and no
-  // staging table is left. The default runs one SERIALIZABLE transaction:
-  // temporary staging table, load, merge, drop. A back end without
-  // multi-call transactions overrides it (BigQuery: a staging table with a
-  // short expiration, a load job, one MERGE job, delete — docs/bigquery.md).
-  [[nodiscard]] virtual Result<std::int64_t> merge_rows(const TableName& target, const RowSet& rows,
-                                                        std::span<const std::string> keys);
+  // What the batch writer's attempt writes: runs first inside the unit, on
+  // the unit's session (the writer describes the target, creates it when
+  // asked, and conforms the rows there), and returns the rows to write —
+  // conformed to the target, no duplicate keys.
+  using PrepareRows = std::function<Result<const RowSet*>(Session&)>;
+
+  // One attempt of the batch writer: runs `prepare`, then upserts the rows it
+  // returns into `target` on `keys` as one atomic unit, and returns rows
+  // inserted + updated; on failure the target is untouched and no staging
+  // table is left. The default runs one transaction with `options` (the
+  // writer asks for SERIALIZABLE, bounded by the attempt's time left):
+  // prepare, temporary staging table, load, merge, drop — so a failed attempt
+  // leaves nothing behind, not even a table that prepare created. A back end
+  // without multi-call transactions overrides it (BigQuery: a staging table
+  // with a short expiration, a load job, one MERGE job, delete — there a
+  // target that prepare created stays; docs/bigquery.md).
+  [[nodiscard]] virtual Result<std::int64_t> merge_rows(const TableName& target,
+                                                        std::span<const std::string> keys,
+                                                        const PrepareRows& prepare,
+                                                        const TransactionOptions& options);
 };
 
 }  // namespace rebound::warehouse

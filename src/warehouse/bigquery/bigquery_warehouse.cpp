@@ -154,8 +154,9 @@ class BigQueryWarehouse final : public warehouse::Warehouse {
         "statement commits on its own) or BatchWriter (one MERGE job is atomic)",
         "rebound", "no_transactions"));
   }
-  Result<std::int64_t> merge_rows(const TableName& target, const RowSet& rows,
-                                  std::span<const std::string> keys) override;
+  Result<std::int64_t> merge_rows(const TableName& target, std::span<const std::string> keys,
+                                  const PrepareRows& prepare,
+                                  const warehouse::TransactionOptions& options) override;
 
   // The Session operations (BigQuerySession forwards here).
   Result<json> run_query(std::string_view sql, std::span<const Value> params);
@@ -472,8 +473,21 @@ Status BigQueryWarehouse::drop_table(const TableName& table, bool retried) {
   return {};
 }
 
-Result<std::int64_t> BigQueryWarehouse::merge_rows(const TableName& target, const RowSet& rows,
-                                                   std::span<const std::string> keys) {
+Result<std::int64_t> BigQueryWarehouse::merge_rows(const TableName& target,
+                                                   std::span<const std::string> keys,
+                                                   const PrepareRows& prepare,
+                                                   const warehouse::TransactionOptions&) {
+  // No transaction to put prepare in: its describe / create run as their own
+  // calls (a target it created stays when the write then fails).
+  const RowSet* prepared = nullptr;
+  auto ready = with_session([&](Session& s) -> Status {
+    auto r = prepare(s);
+    if (!r) return fail(std::move(r.error()));
+    prepared = *r;
+    return {};
+  });
+  if (!ready) return fail(std::move(ready.error()));
+  const RowSet& rows = *prepared;
   auto dataset = dataset_of(target);
   if (!dataset) return fail(std::move(dataset.error()));
   std::string suffix = random_uuid();
