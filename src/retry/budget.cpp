@@ -61,9 +61,7 @@ RetryBudget::RetryBudget(RetryBudgetOptions options) noexcept
 
 bool RetryBudget::try_spend() noexcept { return spend(cost_); }
 
-bool RetryBudget::try_spend(const Error& failure) noexcept {
-  return spend(milli_cost_of(failure));
-}
+bool RetryBudget::try_spend(const Error& failure) noexcept { return spend(milli_cost_of(failure)); }
 
 std::int64_t RetryBudget::milli_cost_of(const Error& failure) const noexcept {
   if (classify::is_timeout(failure)) return timeout_cost_;

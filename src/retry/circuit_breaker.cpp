@@ -40,8 +40,8 @@ Result<std::shared_ptr<CircuitBreaker>> CircuitBreaker::make(CircuitBreakerOptio
   if (o.sampling_duration < std::chrono::milliseconds{10})
     return fail(invalid("sampling_duration must be >= 10 ms"));
   if (o.minimum_throughput < 1)
-    return fail(invalid("minimum_throughput = " + to_string(o.minimum_throughput) +
-                        " (must be >= 1)"));
+    return fail(
+        invalid("minimum_throughput = " + to_string(o.minimum_throughput) + " (must be >= 1)"));
   if (o.break_duration <= Duration::zero()) return fail(invalid("break_duration must be > 0"));
   if (o.max_break_duration < o.break_duration)
     return fail(invalid("max_break_duration must be >= break_duration"));
@@ -63,8 +63,8 @@ CircuitBreaker::CircuitBreaker(CircuitBreakerOptions options, std::string name)
     : options_(std::move(options)),
       name_(std::move(name)),
       clock_(options_.clock != nullptr ? options_.clock : &coarse_steady_clock()),
-      bucket_ns_(std::max<std::int64_t>(1, options_.sampling_duration.count() /
-                                               static_cast<std::int64_t>(kBuckets))),
+      bucket_ns_(std::max<std::int64_t>(
+          1, options_.sampling_duration.count() / static_cast<std::int64_t>(kBuckets))),
       rng_(options_.seed ? Rng{*options_.seed} : Rng::from_entropy()) {
   for (ErrorClass c : options_.counted) counted_[static_cast<std::size_t>(c)] = true;
 }
@@ -168,8 +168,8 @@ void CircuitBreaker::trip_locked(std::int64_t now, int calls, int failures) {
   const double growth = std::pow(options_.break_multiplier, consecutive_trips_ - 1);
   const double base = std::min(static_cast<double>(options_.max_break_duration.count()),
                                static_cast<double>(options_.break_duration.count()) * growth);
-  const double spread = options_.break_jitter > 0 ? rng_.uniform(1.0, 1.0 + options_.break_jitter)
-                                                  : 1.0;
+  const double spread =
+      options_.break_jitter > 0 ? rng_.uniform(1.0, 1.0 + options_.break_jitter) : 1.0;
   open_until_ns_.store(now + std::llround(base * spread), std::memory_order_relaxed);
   state_.store(static_cast<std::uint8_t>(CircuitState::open), std::memory_order_release);
 }
@@ -188,7 +188,8 @@ void CircuitBreaker::close_locked() {
 
 Error CircuitBreaker::open_error(std::int64_t now, std::string_view why) const {
   const std::int64_t left = std::max<std::int64_t>(0, open_until_ns_.load() - now);
-  std::string message = "circuit open for " + (name_.empty() ? std::string("this back end") : name_);
+  std::string message =
+      "circuit open for " + (name_.empty() ? std::string("this back end") : name_);
   if (!why.empty()) {
     message += " (" + std::string(why) + ")";
   } else if (tripped_calls_ > 0) {

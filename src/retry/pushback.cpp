@@ -14,8 +14,8 @@ std::optional<std::string_view> invalid_pushback(const Pushback& p) noexcept {
 }
 
 Duration pushback_delay(const Pushback& p, Duration hint, Rng& rng) noexcept {
-  const double clamped =
-      static_cast<double>(std::clamp(hint, Duration::zero(), std::max(p.max, Duration::zero())).count());
+  const double clamped = static_cast<double>(
+      std::clamp(hint, Duration::zero(), std::max(p.max, Duration::zero())).count());
   const double spread = p.jitter > 0 ? rng.uniform(1.0, 1.0 + p.jitter) : 1.0;
   const double ns = std::min(clamped * spread, static_cast<double>(Duration::max().count() / 2));
   return Duration{static_cast<Duration::rep>(std::llround(ns))};

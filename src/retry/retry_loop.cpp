@@ -8,7 +8,7 @@ namespace rebound {
 namespace {
 
 constexpr std::array<std::string_view, 9> kGiveUpNames = {
-    "none",     "not_retriable", "class_limit",  "attempt_limit", "deadline", "budget_exhausted",
+    "none",      "not_retriable", "class_limit", "attempt_limit", "deadline", "budget_exhausted",
     "cancelled", "circuit_open",  "send_rate"};
 
 std::string millis(Duration d) {

@@ -30,13 +30,15 @@ TEST(Cancellation, AStopDuringASleepEndsItWithinOneTick) {
   const TimePoint t0 = clock.now();
   clock.stop_at(t0 + 3s, stop);  // "another thread" stops 3 s into the first 10 s sleep
   int calls = 0;
-  auto out = retry(
-      slow_policy(),
-      [&]() -> Result<int> {
-        ++calls;
-        return fail(Error::transient("HTTP 503"));
-      },
-      {.operation = "fetching /games", .clock = &clock, .sleeper = &clock, .stop = stop.get_token()});
+  auto out = retry(slow_policy(),
+                   [&]() -> Result<int> {
+                     ++calls;
+                     return fail(Error::transient("HTTP 503"));
+                   },
+                   {.operation = "fetching /games",
+                    .clock = &clock,
+                    .sleeper = &clock,
+                    .stop = stop.get_token()});
   ASSERT_FALSE(out);
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(clock.now(), t0 + 3s);  // not t0 + 10 s: the sleep ended at the stop
@@ -56,9 +58,8 @@ TEST(Cancellation, AStopBeforeTheFirstAttemptSendsNothing) {
   std::stop_source stop;
   stop.request_stop();
   int calls = 0;
-  auto out = retry(
-      slow_policy(), [&]() -> Result<int> { return ++calls; },
-      {.clock = &clock, .sleeper = &clock, .stop = stop.get_token()});
+  auto out = retry(slow_policy(), [&]() -> Result<int> { return ++calls; },
+                   {.clock = &clock, .sleeper = &clock, .stop = stop.get_token()});
   ASSERT_FALSE(out);
   EXPECT_EQ(calls, 0);
   EXPECT_EQ(out.report.attempts, 0);
@@ -69,13 +70,12 @@ TEST(Cancellation, AStopBetweenAttemptsIsSeenBeforeTheNextOne) {
   FakeClock clock;
   std::stop_source stop;
   int calls = 0;
-  auto out = retry(
-      slow_policy(),
-      [&]() -> Result<int> {
-        if (++calls == 2) stop.request_stop();  // the service shuts down mid-call
-        return fail(Error::transient("HTTP 503"));
-      },
-      {.clock = &clock, .sleeper = &clock, .stop = stop.get_token()});
+  auto out = retry(slow_policy(),
+                   [&]() -> Result<int> {
+                     if (++calls == 2) stop.request_stop();  // the service shuts down mid-call
+                     return fail(Error::transient("HTTP 503"));
+                   },
+                   {.clock = &clock, .sleeper = &clock, .stop = stop.get_token()});
   ASSERT_FALSE(out);
   EXPECT_EQ(calls, 2);
   EXPECT_EQ(clock.sleeps(), (std::vector<Duration>{10s}));  // no sleep after the stop
@@ -85,13 +85,12 @@ TEST(Cancellation, AStopBetweenAttemptsIsSeenBeforeTheNextOne) {
 TEST(Cancellation, WithoutAStopTokenNothingChanges) {
   FakeClock clock;
   int calls = 0;
-  auto out = retry(
-      slow_policy(),
-      [&]() -> Result<int> {
-        if (++calls < 3) return fail(Error::transient("HTTP 503"));
-        return calls;
-      },
-      {.clock = &clock, .sleeper = &clock});
+  auto out = retry(slow_policy(),
+                   [&]() -> Result<int> {
+                     if (++calls < 3) return fail(Error::transient("HTTP 503"));
+                     return calls;
+                   },
+                   {.clock = &clock, .sleeper = &clock});
   ASSERT_TRUE(out);
   EXPECT_EQ(clock.sleeps(), (std::vector<Duration>{10s, 10s}));
 }
@@ -105,13 +104,12 @@ TEST(Cancellation, TheRealSleeperWakesAtOnce) {
   std::thread worker([&] {
     RetryPolicy p = slow_policy();
     p.rules[0].initial = p.rules[0].maximum = 1h;
-    out = retry(
-        p,
-        [&]() -> Result<int> {
-          failed_once.count_down();
-          return fail(Error::transient("HTTP 503"));
-        },
-        {.stop = stop.get_token()});
+    out = retry(p,
+                [&]() -> Result<int> {
+                  failed_once.count_down();
+                  return fail(Error::transient("HTTP 503"));
+                },
+                {.stop = stop.get_token()});
   });
   failed_once.wait();
   stop.request_stop();

@@ -175,7 +175,9 @@ TEST(CircuitBreaker, KeyedBreakersAreIndependent) {
 }
 
 TEST(CircuitBreaker, InvalidOptionsNameTheField) {
-  auto bad = [](CircuitBreakerOptions o) { return CircuitBreaker::make(std::move(o)).error().message; };
+  auto bad = [](CircuitBreakerOptions o) {
+    return CircuitBreaker::make(std::move(o)).error().message;
+  };
   EXPECT_NE(bad({.failure_ratio = 0}).find("failure_ratio"), std::string::npos);
   EXPECT_NE(bad({.minimum_throughput = 0}).find("minimum_throughput"), std::string::npos);
   EXPECT_NE(bad({.break_duration = 0s}).find("break_duration"), std::string::npos);

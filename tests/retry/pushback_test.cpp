@@ -93,7 +93,8 @@ std::vector<Duration> sleeps_for(RetryPolicy p) {
   std::size_t i = 0;
   FakeClock clock;
   auto out = retry(
-      p, [&]() -> Result<int> { return i < failures.size() ? fail(failures[i++]) : Result<int>{1}; },
+      p,
+      [&]() -> Result<int> { return i < failures.size() ? fail(failures[i++]) : Result<int>{1}; },
       {.clock = &clock, .sleeper = &clock, .seed = 3});
   EXPECT_TRUE(out);
   return clock.sleeps();

@@ -164,8 +164,8 @@ TEST(RetryLoop, RetryAfterHintOverridesTheScheduleWithJitterAbove) {
   Script script{.failures = {limited}};
   auto out = retry(policies::quota(), std::ref(script), {.clock = &clock, .sleeper = &clock});
   ASSERT_TRUE(out);
-  ASSERT_EQ(clock.sleeps().size(), 1u);  // not the 5-15 s quota schedule:
-  EXPECT_GE(clock.sleeps()[0], 7s);      // never sooner than the server asked,
+  ASSERT_EQ(clock.sleeps().size(), 1u);   // not the 5-15 s quota schedule:
+  EXPECT_GE(clock.sleeps()[0], 7s);       // never sooner than the server asked,
   EXPECT_LT(clock.sleeps()[0], 10500ms);  // spread over [7 s, 10.5 s) (pushback.jitter 0.5)
 }
 

@@ -54,7 +54,7 @@ struct AdaptiveRateOptions {
   double smoothing = 0.8;       // weight of the newest measured-rate sample
   double min_rate = 0.5;        // requests per second the limiter never goes below
   Duration measure_interval = std::chrono::milliseconds{500};  // measured-rate buckets
-  double max_rate_scale = 2.0;  // never above this multiple of the measured rate
+  double max_rate_scale = 2.0;                  // never above this multiple of the measured rate
   Duration max_wait = std::chrono::seconds{5};  // longest acquire() wait; 0 = fail fast
   std::vector<ErrorClass> throttling = {ErrorClass::rate_limited, ErrorClass::quota_exceeded};
   Clock* clock = nullptr;  // default: steady_clock()

@@ -47,7 +47,10 @@ struct RetryBudgetOptions {
   // The AWS SDKs' retry quota: 500 tokens, 5 per retry, 10 per timeout,
   // 1 refunded per success, no floor.
   [[nodiscard]] static RetryBudgetOptions aws() noexcept {
-    return {.max_tokens = 500, .retry_cost = 5, .success_refund = 1, .min_tokens = 0,
+    return {.max_tokens = 500,
+            .retry_cost = 5,
+            .success_refund = 1,
+            .min_tokens = 0,
             .timeout_cost = 10};
   }
 };

@@ -60,9 +60,9 @@
 namespace rebound {
 
 struct CircuitBreakerOptions {
-  double failure_ratio = 0.1;                              // open at this ratio of counted failures
+  double failure_ratio = 0.1;                             // open at this ratio of counted failures
   Duration sampling_duration = std::chrono::seconds{30};  // the sliding window
-  int minimum_throughput = 100;                            // calls in the window before it can open
+  int minimum_throughput = 100;                           // calls in the window before it can open
   Duration break_duration = std::chrono::seconds{5};      // the first break
   double break_multiplier = 2.0;                          // growth per consecutive trip
   Duration max_break_duration = std::chrono::seconds{60};
@@ -102,7 +102,7 @@ class CircuitBreaker {
   // half_open_probes >= 1, counted names no circuit_open. Permanent Error
   // naming the field otherwise. `name` (the back end) appears in messages.
   [[nodiscard]] static Result<std::shared_ptr<CircuitBreaker>> make(CircuitBreakerOptions options,
-                                                                     std::string name = {});
+                                                                    std::string name = {});
 
   // Lets a call through (closed, or as a half-open probe), or fails with
   // ErrorClass::circuit_open (code "circuit_open", retry_after = time to the

@@ -30,10 +30,10 @@
 namespace rebound {
 
 struct Pushback {
-  bool honour = true;                       // false: ignore server hints, keep the schedule
+  bool honour = true;                        // false: ignore server hints, keep the schedule
   Duration max = std::chrono::seconds{300};  // hints above this are clamped to it
-  double jitter = 0.5;                      // spread: x uniform[1, 1 + jitter) (Envoy: 1.5)
-  bool restart_backoff = true;              // after an honoured hint, the schedule restarts
+  double jitter = 0.5;                       // spread: x uniform[1, 1 + jitter) (Envoy: 1.5)
+  bool restart_backoff = true;               // after an honoured hint, the schedule restarts
 };
 
 // Validates: max > 0, jitter in [0, 10]. Returns the field's name in the message.
