@@ -12,6 +12,7 @@
 #include "rebound/http/redact.hpp"
 #include "rebound/pool/lease_pool.hpp"
 #include "rebound/retry/classify.hpp"
+#include "rebound/retry/pushback.hpp"
 
 namespace rebound::http {
 namespace {
@@ -143,6 +144,13 @@ struct Transfer {
   Response response;
   std::size_t limit = 0;
   bool too_large = false;
+  std::stop_token stop = {};
+
+  // Called by curl during the transfer (and about once a second when idle):
+  // a non-zero return aborts it with CURLE_ABORTED_BY_CALLBACK.
+  static int on_progress(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    return static_cast<Transfer*>(self)->stop.stop_requested() ? 1 : 0;
+  }
 
   static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* self) {
     auto* t = static_cast<Transfer*>(self);
@@ -188,6 +196,8 @@ struct Client::Impl {
   std::shared_ptr<pool::LeasePool<EasyHandle>> handles;
   detail::HostLimiter hosts;
   Counters counters;
+  std::shared_ptr<CircuitBreakers> breakers;       // per host:port, when configured
+  std::shared_ptr<AdaptiveRateLimiters> limiters;  // per host:port, when configured
 
   explicit Impl(ClientOptions o) : options(std::move(o)), hosts(options.max_per_host) {}
 
@@ -217,6 +227,13 @@ struct Client::Impl {
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
+    if (transfer.stop.stop_possible()) {
+      curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &Transfer::on_progress);
+      curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &transfer);
+    } else {
+      curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 1L);
+    }
     if (plain_get) {
       curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
     } else if (method == "HEAD") {
@@ -275,7 +292,10 @@ struct Client::Impl {
       return fail(Error::transient("curl_easy_init failed (out of memory?) for " + target.shown));
     }
     CURL* curl = (*lease)->curl;
-    Transfer transfer{.response = {}, .limit = options.max_response_bytes, .too_large = false};
+    Transfer transfer{.response = {},
+                      .limit = options.max_response_bytes,
+                      .too_large = false,
+                      .stop = request.stop};
     char error_buffer[CURL_ERROR_SIZE] = {};
     configure(**lease, request, headers, transfer, timeout, error_buffer);
 
@@ -292,6 +312,11 @@ struct Client::Impl {
     }
     counters.bytes_sent.fetch_add(request.body.size(), std::memory_order_relaxed);
 
+    if (code == CURLE_ABORTED_BY_CALLBACK && request.stop.stop_requested()) {
+      return fail(Error::make(ErrorClass::non_retriable,
+                              "cancelled during the transfer: " + target.shown, "rebound",
+                              "cancelled"));
+    }
     if (code != CURLE_OK) {
       std::string detail = scrub(error_buffer, target.secrets);
       if (transfer.too_large || code == CURLE_FILESIZE_EXCEEDED) {
@@ -325,6 +350,11 @@ struct Client::Impl {
     Error status_error =
         classify::http(response.status, target.shown + ": HTTP " + std::to_string(response.status),
                        response.header("Retry-After").value_or(""), clock().wall_now());
+    if (status_error.retriable() && !status_error.retry_after) {
+      if (auto reset = response.header("X-RateLimit-Reset")) {
+        status_error.retry_after = parse_ratelimit_reset(*reset, clock().wall_now());
+      }
+    }
     if (status_error.retriable()) {
       if (!idempotent) return fail(not_retried(std::move(status_error), request));
       return fail(std::move(status_error));
@@ -344,13 +374,13 @@ struct Client::Impl {
   Clock& clock() const { return options.clock != nullptr ? *options.clock : steady_clock(); }
 
   Result<Response> send(const Request& request) {
-    counters.requests.fetch_add(1, std::memory_order_relaxed);
-    auto result = send_unchecked(request);
+    const std::uint64_t number = counters.requests.fetch_add(1, std::memory_order_relaxed);
+    auto result = send_unchecked(request, number);
     if (!result) counters.failures.fetch_add(1, std::memory_order_relaxed);
     return result;
   }
 
-  Result<Response> send_unchecked(const Request& request) {
+  Result<Response> send_unchecked(const Request& request, std::uint64_t number) {
     auto target = validate(request, options);
     if (!target) return fail(target.error());
     detail::Slist headers;
@@ -374,12 +404,19 @@ struct Client::Impl {
       if (options.retry.on_retry) options.retry.on_retry(event);
       if (request.on_retry) request.on_retry(event);
     };
+    if (breakers) policy.circuit_breaker = breakers->for_key(target->host_port);
+    if (limiters) policy.rate_limiter = limiters->for_key(target->host_port);
     auto out = retry(
         policy, [&](const Attempt& a) { return attempt(request, *target, headers, idempotent, a); },
         {.operation = {},
          .clock = options.clock,
          .sleeper = options.sleeper,
-         .seed = options.seed});
+         // A fleet of requests must not share one jitter sequence: request
+         // n's loop gets its own stream (request 0 keeps `seed` itself).
+         .seed = options.seed
+                     ? std::optional<std::uint64_t>(*options.seed + number * 0x9e3779b97f4a7c15ULL)
+                     : std::nullopt,
+         .stop = request.stop});
     if (!out) return fail(std::move(out.value).error());
     out.value->attempts = out.report.attempts;
     return std::move(*out.value);
@@ -404,6 +441,20 @@ Result<std::shared_ptr<Client>> Client::make(ClientOptions options) {
   if (has_control(options.user_agent)) return invalid("user_agent contains CR, LF or NUL");
   auto policy = make_policy(options.retry);
   if (!policy) return fail(policy.error());
+  std::shared_ptr<CircuitBreakers> breakers;
+  if (options.circuit_breaker) {
+    if (options.circuit_breaker->clock == nullptr) options.circuit_breaker->clock = options.clock;
+    auto made = CircuitBreakers::make(*options.circuit_breaker);
+    if (!made) return fail(made.error());
+    breakers = std::move(*made);
+  }
+  std::shared_ptr<AdaptiveRateLimiters> limiters;
+  if (options.adaptive_rate) {
+    if (options.adaptive_rate->clock == nullptr) options.adaptive_rate->clock = options.clock;
+    auto made = AdaptiveRateLimiters::make(*options.adaptive_rate);
+    if (!made) return fail(made.error());
+    limiters = std::move(*made);
+  }
   if (options.tls.insecure_skip_verify) {
     static std::once_flag warned;
     std::call_once(warned, [] {
@@ -414,6 +465,8 @@ Result<std::shared_ptr<Client>> Client::make(ClientOptions options) {
   }
   detail::ensure_curl_initialized();
   auto impl = std::make_unique<Impl>(std::move(options));
+  impl->breakers = std::move(breakers);
+  impl->limiters = std::move(limiters);
   if (impl->share.get() == nullptr) return fail(Error::transient("curl_share_init failed"));
   auto handles = pool::LeasePool<EasyHandle>::make(
       {.name = "http handles",
@@ -465,6 +518,14 @@ ClientStats Client::stats() const {
 }
 
 const ClientOptions& Client::options() const noexcept { return impl_->options; }
+
+std::shared_ptr<CircuitBreaker> Client::circuit_breaker(std::string_view host_port) {
+  return impl_->breakers ? impl_->breakers->for_key(host_port) : nullptr;
+}
+
+std::shared_ptr<AdaptiveRateLimiter> Client::rate_limiter(std::string_view host_port) {
+  return impl_->limiters ? impl_->limiters->for_key(host_port) : nullptr;
+}
 
 Client& default_client() {
   static const std::shared_ptr<Client> client = Client::make().value();
