@@ -59,7 +59,7 @@ Result<std::shared_ptr<AdaptiveRateLimiter>> AdaptiveRateLimiter::make(AdaptiveR
 AdaptiveRateLimiter::AdaptiveRateLimiter(AdaptiveRateOptions options, std::string name)
     : options_(std::move(options)),
       name_(std::move(name)),
-      clock_(options_.clock != nullptr ? options_.clock : &steady_clock()) {
+      clock_(options_.clock != nullptr ? options_.clock : &coarse_steady_clock()) {
   for (ErrorClass c : options_.throttling) throttling_[static_cast<std::size_t>(c)] = true;
   const double interval = std::chrono::duration<double>(options_.measure_interval).count();
   last_bucket_ = std::floor(now_s() / interval) * interval;

@@ -57,7 +57,7 @@ struct AdaptiveRateOptions {
   double max_rate_scale = 2.0;                  // never above this multiple of the measured rate
   Duration max_wait = std::chrono::seconds{5};  // longest acquire() wait; 0 = fail fast
   std::vector<ErrorClass> throttling = {ErrorClass::rate_limited, ErrorClass::quota_exceeded};
-  Clock* clock = nullptr;  // default: steady_clock()
+  Clock* clock = nullptr;  // default: coarse_steady_clock() (ms resolution is plenty)
 };
 
 // The AWS adaptive-mode formulas, for tests and the simulator.

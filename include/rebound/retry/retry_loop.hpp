@@ -133,7 +133,7 @@ class RetryState {
   [[nodiscard]] Error cancelled(std::string what);
 
   const RetryPolicy& policy_;
-  RetryOptions options_;
+  const RetryOptions& options_;  // the caller's, alive for the whole loop: no stop_token copy
   Clock* clock_;
   TimePoint start_;
   RetryReport report_;
