@@ -1,7 +1,9 @@
-# rebound_add_part(<part> SOURCES ... [DEPS ...]): a library per part,
-# target rebound_<part>, alias and exported name rebound::<part>.
+# rebound_add_part(<part> SOURCES ... [DEPS ...] [PRIVATE_DEPS ...] [TEST_ONLY]):
+# a library per part, target rebound_<part>, alias and exported name
+# rebound::<part>. Every source is listed by name (no globs). TEST_ONLY parts
+# (rebound::testing) are built for the test suite and never installed.
 function(rebound_add_part part)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "TEST_ONLY" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
   set(target rebound_${part})
   add_library(${target} ${ARG_SOURCES})
   add_library(rebound::${part} ALIAS ${target})
@@ -11,7 +13,15 @@ function(rebound_add_part part)
   target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
                                               $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   target_link_libraries(${target} PUBLIC ${ARG_DEPS})
+  if(ARG_PRIVATE_DEPS)
+    target_link_libraries(${target} PRIVATE ${ARG_PRIVATE_DEPS})
+  endif()
   rebound_warnings(${target})
+  if(ARG_TEST_ONLY)
+    return()
+  endif()
+  # Installed libraries find their siblings in their own folder.
+  set_target_properties(${target} PROPERTIES INSTALL_RPATH "$ORIGIN")
   install(TARGETS ${target} EXPORT reboundTargets
           ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
           LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})

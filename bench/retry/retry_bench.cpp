@@ -10,12 +10,12 @@
 #include <chrono>
 #include <memory>
 
+#include "rebound/core/clock.hpp"
+#include "rebound/core/error.hpp"
+#include "rebound/core/random.hpp"
 #include "rebound/retry/backoff.hpp"
 #include "rebound/retry/budget.hpp"
-#include "rebound/retry/clock.hpp"
-#include "rebound/retry/error.hpp"
 #include "rebound/retry/policy.hpp"
-#include "rebound/retry/random.hpp"
 #include "rebound/retry/retry_loop.hpp"
 
 namespace {
@@ -26,19 +26,19 @@ using namespace std::chrono_literals;
 
 // A schedule restarts after 10 retries (a typical retry limit), so the rows
 // average the cost over the first ten steps instead of the capped tail only.
-void BM_BackoffNext(benchmark::State& state, rebound::Jitter jitter) {
-  rebound::Backoff backoff{rebound::make_strategy(jitter, 100ms, 10s, 2.0), rebound::Rng{42}};
+void BM_BackoffNext(benchmark::State& state, rebound::BackoffKind kind) {
+  rebound::Backoff backoff{rebound::make_strategy(kind, 100ms, 10s, 2.0), rebound::Rng{42}};
   for (auto _ : state) {
     benchmark::DoNotOptimize(backoff.next());
     if (backoff.retries() == 10) backoff.reset();
   }
 }
-BENCHMARK_CAPTURE(BM_BackoffNext, constant, rebound::Jitter::none);
-BENCHMARK_CAPTURE(BM_BackoffNext, exponential, rebound::Jitter::exponential);
-BENCHMARK_CAPTURE(BM_BackoffNext, full, rebound::Jitter::full);
-BENCHMARK_CAPTURE(BM_BackoffNext, equal, rebound::Jitter::equal);
-BENCHMARK_CAPTURE(BM_BackoffNext, decorrelated, rebound::Jitter::decorrelated);
-BENCHMARK_CAPTURE(BM_BackoffNext, smooth, rebound::Jitter::smooth);
+BENCHMARK_CAPTURE(BM_BackoffNext, constant, rebound::BackoffKind::constant);
+BENCHMARK_CAPTURE(BM_BackoffNext, exponential, rebound::BackoffKind::exponential);
+BENCHMARK_CAPTURE(BM_BackoffNext, full, rebound::BackoffKind::full_jitter);
+BENCHMARK_CAPTURE(BM_BackoffNext, equal, rebound::BackoffKind::equal_jitter);
+BENCHMARK_CAPTURE(BM_BackoffNext, decorrelated, rebound::BackoffKind::decorrelated_jitter);
+BENCHMARK_CAPTURE(BM_BackoffNext, smooth, rebound::BackoffKind::smooth_decorrelated_jitter);
 
 // The generator alone, for scale.
 void BM_RngUniform01(benchmark::State& state) {

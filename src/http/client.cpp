@@ -9,7 +9,7 @@
 
 #include "curl_easy.hpp"
 #include "host_limiter.hpp"
-#include "rebound/http/redact.hpp"
+#include "rebound/core/redact.hpp"
 #include "rebound/pool/lease_pool.hpp"
 #include "rebound/retry/classify.hpp"
 #include "rebound/retry/pushback.hpp"
@@ -282,7 +282,7 @@ struct Client::Impl {
                            const detail::Slist& headers, bool idempotent,
                            const Attempt& attempt_info) {
     const Duration timeout = std::min(request.timeout.value_or(options.total_timeout),
-                                      attempt_info.timeout().value_or(options.total_timeout));
+                                      attempt_info.time_left.value_or(options.total_timeout));
     auto slot = hosts.acquire(target.host_port, timeout);
     if (!slot) return fail(slot.error());
     auto lease = handles->acquire(timeout);

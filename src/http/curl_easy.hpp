@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "rebound/retry/error.hpp"
+#include "rebound/core/error.hpp"
 
 namespace rebound::http::detail {
 

@@ -8,8 +8,8 @@
 #include <unordered_map>
 #include <utility>
 
-#include "rebound/retry/clock.hpp"
-#include "rebound/retry/error.hpp"
+#include "rebound/core/clock.hpp"
+#include "rebound/core/error.hpp"
 
 namespace rebound::http::detail {
 

@@ -1,5 +1,5 @@
 // The registry and writer side of ReadSection (see read_section.hpp).
-#include "rebound/pool/read_section.hpp"
+#include "rebound/pool/internal/read_section.hpp"
 
 #include <linux/membarrier.h>
 #include <sys/syscall.h>

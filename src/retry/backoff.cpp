@@ -40,37 +40,42 @@ constexpr double kPollyScale = 1.0 / 1.2563669098108798;  // 1 / f(0.5)
 // far along is far above any representable cap, so return the cap directly.
 constexpr int kPollyMaxStep = 1000;
 
-constexpr std::array<std::string_view, 6> kJitterNames = {"none",  "exponential",  "full",
-                                                          "equal", "decorrelated", "smooth"};
+// Indexed by BackoffKind: the short names, then the enumerators' own names.
+constexpr std::array<std::string_view, 6> kShortNames = {"constant", "exponential",  "full",
+                                                         "equal",    "decorrelated", "smooth"};
+constexpr std::array<std::string_view, 6> kLongNames = {
+    "constant",     "exponential",         "full_jitter",
+    "equal_jitter", "decorrelated_jitter", "smooth_decorrelated_jitter"};
 
 }  // namespace
 
-std::string_view to_string(Jitter j) noexcept {
-  const auto i = static_cast<std::size_t>(j);
-  return i < kJitterNames.size() ? kJitterNames[i] : std::string_view{"unknown"};
+std::string_view to_string(BackoffKind kind) noexcept {
+  const auto i = static_cast<std::size_t>(kind);
+  return i < kShortNames.size() ? kShortNames[i] : std::string_view{"unknown"};
 }
 
-std::optional<Jitter> parse_jitter(std::string_view name) noexcept {
-  for (std::size_t i = 0; i < kJitterNames.size(); ++i) {
-    if (kJitterNames[i] == name) return static_cast<Jitter>(i);
+std::optional<BackoffKind> parse_backoff_kind(std::string_view name) noexcept {
+  if (name == "none") return BackoffKind::constant;  // the old name, still accepted
+  for (std::size_t i = 0; i < kShortNames.size(); ++i) {
+    if (kShortNames[i] == name || kLongNames[i] == name) return static_cast<BackoffKind>(i);
   }
   return std::nullopt;
 }
 
-BackoffStrategy make_strategy(Jitter jitter, Duration initial, Duration maximum,
+BackoffStrategy make_strategy(BackoffKind kind, Duration initial, Duration maximum,
                               double multiplier) {
-  switch (jitter) {
-    case Jitter::none:
+  switch (kind) {
+    case BackoffKind::constant:
       return Constant{.delay = initial};
-    case Jitter::exponential:
+    case BackoffKind::exponential:
       return Exponential{.initial = initial, .maximum = maximum, .multiplier = multiplier};
-    case Jitter::full:
+    case BackoffKind::full_jitter:
       return FullJitter{.initial = initial, .maximum = maximum, .multiplier = multiplier};
-    case Jitter::equal:
+    case BackoffKind::equal_jitter:
       return EqualJitter{.initial = initial, .maximum = maximum, .multiplier = multiplier};
-    case Jitter::decorrelated:
+    case BackoffKind::decorrelated_jitter:
       return DecorrelatedJitter{.base = initial, .cap = maximum};
-    case Jitter::smooth:
+    case BackoffKind::smooth_decorrelated_jitter:
       return SmoothDecorrelatedJitter{.median_first = initial, .cap = maximum};
   }
   return DecorrelatedJitter{.base = initial, .cap = maximum};

@@ -81,7 +81,7 @@ RetryPolicy serialization(double scale) {
                           .initial = scaled(std::chrono::seconds{1}, scale),
                           .maximum = scaled(std::chrono::seconds{60}, scale),
                           .multiplier = 2.0,
-                          .jitter = Jitter::decorrelated,
+                          .backoff = BackoffKind::decorrelated_jitter,
                           // Like the guide's retry.Retry: the deadline, not a
                           // count, ends it (decorrelated jitter fits about a
                           // dozen attempts into 300 s).
@@ -96,7 +96,7 @@ RetryPolicy quota(double scale) {
                           .initial = scaled(std::chrono::seconds{5}, scale),
                           .maximum = scaled(std::chrono::seconds{120}, scale),
                           .multiplier = 2.0,
-                          .jitter = Jitter::decorrelated,
+                          .backoff = BackoffKind::decorrelated_jitter,
                           .max_attempts = 6}},
       .deadline = scaled(std::chrono::seconds{600}, scale),
   };
@@ -109,7 +109,7 @@ RetryPolicy transient(double scale) {
                           .initial = scaled(std::chrono::milliseconds{100}, scale),
                           .maximum = scaled(std::chrono::seconds{5}, scale),
                           .multiplier = 2.0,
-                          .jitter = Jitter::full,
+                          .backoff = BackoffKind::full_jitter,
                           .max_attempts = 3}},
       .deadline = scaled(std::chrono::seconds{60}, scale),
       .max_attempts = 3,

@@ -131,10 +131,10 @@ std::optional<Error> RetryState::admit() {
 
 Attempt RetryState::begin_attempt() noexcept {
   ++report_.attempts;
-  Attempt attempt{.number = report_.attempts, .budget = std::nullopt};
+  Attempt attempt{.number = report_.attempts, .time_left = std::nullopt};
   if (policy_.attempt_timeout) {
     const Duration left = policy_.deadline - (clock_->now() - start_);
-    attempt.budget = std::clamp(left, Duration::zero(), *policy_.attempt_timeout);
+    attempt.time_left = std::clamp(left, Duration::zero(), *policy_.attempt_timeout);
   }
   return attempt;
 }
@@ -154,7 +154,7 @@ Backoff& RetryState::backoff_for(std::size_t rule_index) {
     const ClassRule& rule = policy_.rules[rule_index];
     // Each rule draws from its own stream split off the loop's generator, so
     // one class's retries do not shift another class's schedule.
-    slot.emplace(make_strategy(rule.jitter, rule.initial, rule.maximum, rule.multiplier),
+    slot.emplace(make_strategy(rule.backoff, rule.initial, rule.maximum, rule.multiplier),
                  rng_->split());
   }
   return *slot;

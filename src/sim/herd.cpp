@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "rebound/core/random.hpp"
 #include "rebound/retry/budget.hpp"
-#include "rebound/retry/random.hpp"
 
 namespace rebound::sim {
 namespace detail {
@@ -50,18 +50,18 @@ std::int64_t one_way_trip_ns(Rng& rng, double mean_ns, double sd_ns) {
 
 class Simulation {
  public:
-  Simulation(const HerdOptions& options, Jitter jitter, std::uint64_t run_seed,
+  Simulation(const HerdOptions& options, BackoffKind backoff, std::uint64_t run_seed,
              std::shared_ptr<RetryBudget> budget)
       : options_(options),
         budget_(std::move(budget)),
         mean_ns_(static_cast<double>(options.network_mean.count())),
         sd_ns_(static_cast<double>(options.network_sd.count())) {
-    result_.jitter = jitter;
+    result_.backoff = backoff;
     result_.budgeted = budget_ != nullptr;
     result_.clients = options.clients;
     result_.runs = 1;
     const BackoffStrategy strategy =
-        make_strategy(jitter, options.base, options.cap, options.multiplier);
+        make_strategy(backoff, options.base, options.cap, options.multiplier);
     // Each client splits its own generators off the seed (never a shared
     // one, never a copied seed), in client order, before any strategy runs:
     // every strategy faces the same network draws for a given seed.
@@ -88,7 +88,7 @@ class Simulation {
         return fail(Error::permanent("herd simulation did not converge: more than " +
                                      std::to_string(options_.max_total_calls) + " calls with " +
                                      std::to_string(options_.clients) + " clients (jitter " +
-                                     std::string(to_string(result_.jitter)) + ")"));
+                                     std::string(to_string(result_.backoff)) + ")"));
       }
     }
     if (budget_) result_.retries_denied = budget_->retries_denied();
@@ -179,10 +179,10 @@ Result<HerdOptions> make_herd_options(HerdOptions o) {
   return o;
 }
 
-Result<HerdResult> simulate_herd(const HerdOptions& options, Jitter jitter) {
+Result<HerdResult> simulate_herd(const HerdOptions& options, BackoffKind backoff) {
   auto valid = make_herd_options(options);
   if (!valid) return fail(std::move(valid).error());
-  HerdResult total{.jitter = jitter,
+  HerdResult total{.backoff = backoff,
                    .budgeted = options.budget_tokens > 0,
                    .clients = options.clients,
                    .runs = options.runs};
@@ -197,7 +197,7 @@ Result<HerdResult> simulate_herd(const HerdOptions& options, Jitter jitter) {
       if (!made) return fail(std::move(made).error());
       budget = *std::move(made);
     }
-    auto one = detail::Simulation(*valid, jitter, run_seeds(), std::move(budget)).run();
+    auto one = detail::Simulation(*valid, backoff, run_seeds(), std::move(budget)).run();
     if (!one) return fail(std::move(one).error());
     total.calls += one->calls;
     total.completed += one->completed;
@@ -209,25 +209,29 @@ Result<HerdResult> simulate_herd(const HerdOptions& options, Jitter jitter) {
   return total;
 }
 
-const std::vector<Jitter>& herd_strategies() noexcept {
-  static const std::vector<Jitter> all = {Jitter::none,  Jitter::exponential,  Jitter::full,
-                                          Jitter::equal, Jitter::decorrelated, Jitter::smooth};
+const std::vector<BackoffKind>& herd_strategies() noexcept {
+  static const std::vector<BackoffKind> all = {BackoffKind::constant,
+                                               BackoffKind::exponential,
+                                               BackoffKind::full_jitter,
+                                               BackoffKind::equal_jitter,
+                                               BackoffKind::decorrelated_jitter,
+                                               BackoffKind::smooth_decorrelated_jitter};
   return all;
 }
 
 Result<std::vector<HerdResult>> run_herd(const HerdOptions& options,
-                                         std::span<const Jitter> strategies) {
+                                         std::span<const BackoffKind> strategies) {
   if (strategies.empty()) return fail(detail::invalid("strategies", "the list is empty"));
   std::vector<HerdResult> rows;
   HerdOptions unbudgeted = options;
   unbudgeted.budget_tokens = 0;
-  for (Jitter j : strategies) {
+  for (BackoffKind j : strategies) {
     auto r = simulate_herd(unbudgeted, j);
     if (!r) return fail(std::move(r).error());
     rows.push_back(*r);
   }
   if (options.budget_tokens > 0) {
-    for (Jitter j : strategies) {
+    for (BackoffKind j : strategies) {
       auto r = simulate_herd(options, j);
       if (!r) return fail(std::move(r).error());
       rows.push_back(*r);

@@ -8,11 +8,11 @@
 #include <queue>
 #include <string>
 
+#include "rebound/core/random.hpp"
 #include "rebound/retry/adaptive_rate.hpp"
 #include "rebound/retry/backoff.hpp"
 #include "rebound/retry/budget.hpp"
 #include "rebound/retry/circuit_breaker.hpp"
-#include "rebound/retry/random.hpp"
 
 namespace rebound::sim {
 namespace detail {

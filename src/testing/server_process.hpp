@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <string>
 
-#include "rebound/retry/error.hpp"
+#include "rebound/core/error.hpp"
 
 namespace rebound::testing::detail {
 

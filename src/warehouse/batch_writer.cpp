@@ -120,7 +120,7 @@ RetryPolicy default_write_policy(double scale) {
       .initial = scaled(std::chrono::milliseconds{50}, scale),
       .maximum = scaled(std::chrono::seconds{2}, scale),
       .multiplier = 2.0,
-      .jitter = Jitter::full,
+      .backoff = BackoffKind::full_jitter,
       .max_attempts = 10,
   });
   return p;

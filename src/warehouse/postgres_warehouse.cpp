@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "rebound/core/redact.hpp"
 #include "rebound/pool/lease_pool.hpp"
 #include "rebound/retry/classify.hpp"
 

@@ -1,8 +1,5 @@
-// Warehouse conveniences, URL redaction and the back-end factory.
+// Warehouse conveniences: one-statement calls run in a session of their own.
 #include "rebound/warehouse/warehouse.hpp"
-
-#include "rebound/warehouse/postgres_warehouse.hpp"
-#include "rebound/warehouse/sqlite_warehouse.hpp"
 
 namespace rebound::warehouse {
 
@@ -49,59 +46,6 @@ Result<std::optional<Schema>> Warehouse::describe(const TableName& table) {
 Status Warehouse::create_table(const TableName& table, const Schema& schema,
                                std::span<const std::string> keys) {
   return with_session([&](Session& s) { return s.create_table(table, schema, keys, false); });
-}
-
-std::string redact_url(std::string_view url) {
-  std::string out(url);
-  // user:password@ in the authority.
-  const std::size_t scheme = out.find("://");
-  if (scheme != std::string::npos) {
-    const std::size_t start = scheme + 3;
-    const std::size_t end = out.find_first_of("/?#", start);
-    const std::size_t at = out.rfind('@', end == std::string::npos ? out.size() : end);
-    if (at != std::string::npos && at > start) {
-      const std::size_t colon = out.find(':', start);
-      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
-    }
-  }
-  // password=... in a query string or a key=value conninfo.
-  for (std::size_t pos = out.find("password="); pos != std::string::npos;
-       pos = out.find("password=", pos + 1)) {
-    const std::size_t value = pos + 9;
-    const std::size_t end = out.find_first_of("& ", value);
-    out.replace(value, (end == std::string::npos ? out.size() : end) - value, "***");
-  }
-  return out;
-}
-
-Result<std::shared_ptr<Warehouse>> open_warehouse(std::string_view url,
-                                                  const OpenOptions& options) {
-  if (url.empty()) {
-    return fail(Error::permanent(
-        "empty warehouse URL; use a file path, sqlite:///path or postgresql://host/db"));
-  }
-  const std::size_t sep = url.find("://");
-  if (sep == std::string_view::npos) {
-    // No scheme: a file path for the embedded back end.
-    return make_sqlite_warehouse({.path = std::string(url),
-                                  .pool_size = options.pool_size,
-                                  .acquire_timeout = options.acquire_timeout});
-  }
-  const std::string_view scheme = url.substr(0, sep);
-  if (scheme == "sqlite") {
-    // sqlite:///abs/path -> /abs/path; sqlite://rel/path -> rel/path.
-    return make_sqlite_warehouse({.path = std::string(url.substr(sep + 3)),
-                                  .pool_size = options.pool_size,
-                                  .acquire_timeout = options.acquire_timeout});
-  }
-  if (scheme == "postgresql" || scheme == "postgres") {
-    return make_postgres_warehouse({.url = std::string(url),
-                                    .pool_size = options.pool_size,
-                                    .acquire_timeout = options.acquire_timeout});
-  }
-  return fail(Error::permanent("unsupported warehouse scheme \"" + std::string(scheme) + "\" in " +
-                               redact_url(url) +
-                               "; use a file path, sqlite:///path, postgresql:// or postgres://"));
 }
 
 }  // namespace rebound::warehouse

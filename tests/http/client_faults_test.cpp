@@ -13,18 +13,18 @@
 #include <thread>
 #include <vector>
 
+#include "rebound/emulator/http_server.hpp"
 #include "rebound/http/client.hpp"
 #include "rebound/testing/fake_clock.hpp"
-#include "rebound/testing/http_server.hpp"
 
 namespace rebound::http {
 namespace {
 
 using namespace std::chrono_literals;
+using emulator::Fault;
+using emulator::HttpServer;
+using emulator::Reply;
 using testing::FakeClock;
-using testing::Fault;
-using testing::HttpServer;
-using testing::Reply;
 
 class ClientFaults : public ::testing::Test {
  protected:
@@ -96,7 +96,7 @@ TEST_F(ClientFaults, RetryAfterHttpDateIsReadAgainstTheInjectedWallClock) {
   const auto wall = std::chrono::sys_days{std::chrono::year{2026} / 3 / 14} + 9h + 26min + 53s;
   clock_.set_wall(wall);
   server_->script("/dated",
-                  {Reply::retry_after(testing::http_date(wall + 7s)), Reply::text(200, "ok")});
+                  {Reply::retry_after(emulator::http_date(wall + 7s)), Reply::text(200, "ok")});
   auto client = make_client();
   auto r = client->get(server_->url("/dated"));
   ASSERT_TRUE(r) << r.error().describe();
@@ -399,7 +399,7 @@ TEST_F(ClientFaults, SecretsNeverAppearInTransportErrors) {
 }
 
 TEST_F(ClientFaults, RequestBodyHeadersAndHeadReachTheServer) {
-  server_->set_handler([](const testing::ServerRequest& req) {
+  server_->set_handler([](const emulator::ServerRequest& req) {
     return Reply::text(200, req.method + " " + req.path + " " + req.body);
   });
   auto client =
@@ -430,7 +430,7 @@ TEST_F(ClientFaults, RequestBodyHeadersAndHeadReachTheServer) {
 // body, HEAD's no-body) must never leak into the next — including the plain
 // GET fast path that skips curl_easy_reset.
 TEST_F(ClientFaults, MixedMethodsOnOneHandleNeverInheritEachOthersOptions) {
-  server_->set_handler([](const testing::ServerRequest& req) {
+  server_->set_handler([](const emulator::ServerRequest& req) {
     return Reply::text(200, req.method + " " + req.path + " [" + req.body + "]");
   });
   auto client = make_client({.max_connections = 1});
@@ -459,7 +459,7 @@ TEST_F(ClientFaults, MixedMethodsOnOneHandleNeverInheritEachOthersOptions) {
 }
 
 TEST_F(ClientFaults, LargeRequestBodyArrivesWhole) {
-  server_->set_handler([](const testing::ServerRequest& req) {
+  server_->set_handler([](const emulator::ServerRequest& req) {
     return Reply::text(200, std::to_string(req.body.size()));
   });
   auto client = make_client();
@@ -484,7 +484,7 @@ TEST_F(ClientFaults, ManyThreadsShareOneClientThroughFaults) {
   // retried exactly once; 8 threads share one client.
   std::mutex mu;
   std::set<std::string> failed_once;
-  server_->set_handler([&](const testing::ServerRequest& req) {
+  server_->set_handler([&](const emulator::ServerRequest& req) {
     const int id = std::stoi(req.query.substr(3));
     std::lock_guard lock(mu);
     if (id % 5 == 0 && failed_once.insert(req.query).second) return Reply::status_only(503);
@@ -531,7 +531,7 @@ TEST_F(ClientFaults, InvalidOptionsNameTheField) {
 }
 
 TEST(DefaultClient, GetAndPostWork) {
-  auto server = HttpServer::start([](const testing::ServerRequest& req) {
+  auto server = HttpServer::start([](const emulator::ServerRequest& req) {
                   return Reply::text(200, req.method + ":" + req.body);
                 }).value();
   auto got = get(server->url("/hello"));

@@ -8,20 +8,20 @@
 #include <set>
 #include <thread>
 
+#include "rebound/emulator/http_server.hpp"
 #include "rebound/http/client.hpp"
 #include "rebound/testing/fake_clock.hpp"
-#include "rebound/testing/http_server.hpp"
 #include "rebound/testing/recording_sleeper.hpp"
 
 namespace rebound::http {
 namespace {
 
 using namespace std::chrono_literals;
+using emulator::Fault;
+using emulator::HttpServer;
+using emulator::Reply;
 using testing::FakeClock;
-using testing::Fault;
-using testing::HttpServer;
 using testing::RecordingSleeper;
-using testing::Reply;
 
 std::string host_of(const HttpServer& s) { return "127.0.0.1:" + std::to_string(s.port()); }
 
@@ -113,7 +113,7 @@ TEST(ClientOverload, RetryAfter30To32ThreadsSpreadsTheirReturnsOverAWindow) {
   // Each thread's first request is told to come back in 30 s; its retry succeeds.
   std::mutex mu;
   std::set<std::string> seen;
-  server->set_handler([&](const testing::ServerRequest& r) {
+  server->set_handler([&](const emulator::ServerRequest& r) {
     std::lock_guard lock(mu);
     if (seen.insert(r.header("X-Thread").value_or("")).second) return Reply::retry_after("30");
     return Reply::text(200, "ok");

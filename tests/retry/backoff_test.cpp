@@ -162,11 +162,12 @@ TEST(Backoff, ResetStartsTheProgressionAgain) {
 }
 
 TEST(Backoff, JitterNamesRoundTrip) {
-  for (Jitter j : {Jitter::none, Jitter::exponential, Jitter::full, Jitter::equal,
-                   Jitter::decorrelated, Jitter::smooth}) {
-    EXPECT_EQ(parse_jitter(to_string(j)), j);
+  for (BackoffKind j : {BackoffKind::constant, BackoffKind::exponential, BackoffKind::full_jitter,
+                        BackoffKind::equal_jitter, BackoffKind::decorrelated_jitter,
+                        BackoffKind::smooth_decorrelated_jitter}) {
+    EXPECT_EQ(parse_backoff_kind(to_string(j)), j);
   }
-  EXPECT_EQ(parse_jitter("fancy"), std::nullopt);
+  EXPECT_EQ(parse_backoff_kind("fancy"), std::nullopt);
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ RetryPolicy slow_policy() {
   return RetryPolicy{.rules = {ClassRule{.classes = {ErrorClass::transient},
                                          .initial = 10s,
                                          .maximum = 10s,
-                                         .jitter = Jitter::none,
+                                         .backoff = BackoffKind::constant,
                                          .max_attempts = 0}},
                      .deadline = 24h};
 }

@@ -18,7 +18,7 @@ Error of(ErrorClass c) { return Error::make(c, std::string(to_string(c))); }
 TEST(ComposedPolicy, EachClassUsesItsOwnSchedule) {
   FakeClock clock;
   RetryPolicy p = policies::compose(policies::quota(), policies::serialization());
-  for (ClassRule& rule : p.rules) rule.jitter = Jitter::exponential;
+  for (ClassRule& rule : p.rules) rule.backoff = BackoffKind::exponential;
   std::vector<Error> script = {
       of(ErrorClass::serialization_conflict), of(ErrorClass::quota_exceeded),
       of(ErrorClass::serialization_conflict), of(ErrorClass::quota_exceeded)};
@@ -66,7 +66,7 @@ TEST(ComposedPolicy, SharesOneDeadline) {
   RetryPolicy p = policies::compose(policies::quota(), policies::serialization());
   for (ClassRule& rule : p.rules) {
     rule.max_attempts = 0;
-    rule.jitter = Jitter::exponential;
+    rule.backoff = BackoffKind::exponential;
   }
   p.deadline = 20s;
   bool quota_turn = false;

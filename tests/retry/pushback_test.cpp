@@ -80,7 +80,7 @@ RetryPolicy exponential() {
                                          .initial = 100ms,
                                          .maximum = 10s,
                                          .multiplier = 2,
-                                         .jitter = Jitter::exponential,
+                                         .backoff = BackoffKind::exponential,
                                          .max_attempts = 0}},
                      .deadline = 600s};
 }

@@ -34,7 +34,7 @@ RetryPolicy exponential_policy() {
                                          .initial = 100ms,
                                          .maximum = 1s,
                                          .multiplier = 2,
-                                         .jitter = Jitter::exponential,
+                                         .backoff = BackoffKind::exponential,
                                          .max_attempts = 10}},
                      .deadline = 60s};
 }
@@ -64,7 +64,7 @@ TEST(RetryLoop, RetriesConflictsOnTheExactSchedule) {
 
 TEST(RetryLoop, SameSeedSameJitteredSleeps) {
   RetryPolicy p = exponential_policy();
-  p.rules[0].jitter = Jitter::decorrelated;
+  p.rules[0].backoff = BackoffKind::decorrelated_jitter;
   auto run = [&](std::uint64_t seed) {
     FakeClock clock;
     Script script{.failures = std::vector<Error>(5, conflict())};
@@ -202,8 +202,8 @@ TEST(RetryLoop, AttemptTimeoutIsClippedToTheTimeLeft) {
   std::vector<std::optional<Duration>> budgets;
   auto out = retry(p,
                    [&](const Attempt& a) -> Result<int> {
-                     budgets.push_back(a.timeout());
-                     clock.advance(*a.timeout());  // the attempt uses its whole budget
+                     budgets.push_back(a.time_left);
+                     clock.advance(*a.time_left);  // the attempt uses its whole budget
                      return fail(conflict());
                    },
                    {.clock = &clock, .sleeper = &clock});

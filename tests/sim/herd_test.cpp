@@ -14,15 +14,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
-HerdResult herd(HerdOptions o, Jitter j) {
+HerdResult herd(HerdOptions o, BackoffKind j) {
   auto r = simulate_herd(o, j);
   EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message);
   return r.value_or(HerdResult{});
 }
 
-std::map<Jitter, HerdResult> by_strategy(const HerdOptions& o) {
-  std::map<Jitter, HerdResult> out;
-  for (Jitter j : herd_strategies()) out[j] = herd(o, j);
+std::map<BackoffKind, HerdResult> by_strategy(const HerdOptions& o) {
+  std::map<BackoffKind, HerdResult> out;
+  for (BackoffKind j : herd_strategies()) out[j] = herd(o, j);
   return out;
 }
 
@@ -33,7 +33,7 @@ TEST(Herd, SameSeedGivesIdenticalResults) {
   ASSERT_TRUE(a && b);
   ASSERT_EQ(a->size(), 2 * herd_strategies().size());
   for (std::size_t i = 0; i < a->size(); ++i) {
-    EXPECT_EQ((*a)[i].jitter, (*b)[i].jitter);
+    EXPECT_EQ((*a)[i].backoff, (*b)[i].backoff);
     EXPECT_EQ((*a)[i].calls, (*b)[i].calls);
     EXPECT_EQ((*a)[i].completion, (*b)[i].completion);
     EXPECT_EQ((*a)[i].gave_up, (*b)[i].gave_up);
@@ -41,13 +41,13 @@ TEST(Herd, SameSeedGivesIdenticalResults) {
 }
 
 TEST(Herd, DifferentSeedsGiveDifferentHerds) {
-  const HerdResult a = herd({.clients = 40, .seed = 1, .runs = 1}, Jitter::full);
-  const HerdResult b = herd({.clients = 40, .seed = 2, .runs = 1}, Jitter::full);
+  const HerdResult a = herd({.clients = 40, .seed = 1, .runs = 1}, BackoffKind::full_jitter);
+  const HerdResult b = herd({.clients = 40, .seed = 2, .runs = 1}, BackoffKind::full_jitter);
   EXPECT_NE(a.completion, b.completion);
 }
 
 TEST(Herd, EveryClientCompletesWithoutABudget) {
-  for (Jitter j : herd_strategies()) {
+  for (BackoffKind j : herd_strategies()) {
     const HerdResult r = herd({.clients = 30, .seed = 5, .runs = 3}, j);
     EXPECT_EQ(r.completed, 90u) << to_string(j);
     EXPECT_EQ(r.gave_up, 0u) << to_string(j);
@@ -59,7 +59,7 @@ TEST(Herd, EveryClientCompletesWithoutABudget) {
 }
 
 TEST(Herd, ASingleClientNeedsExactlyOneCall) {
-  for (Jitter j : herd_strategies()) {
+  for (BackoffKind j : herd_strategies()) {
     const HerdResult r = herd({.clients = 1, .seed = 3, .runs = 5}, j);
     EXPECT_EQ(r.calls, 5u) << to_string(j);
     EXPECT_EQ(r.mean_calls(), 1.0) << to_string(j);
@@ -81,25 +81,25 @@ TEST(Herd, ReproducesTheBlogsOrderingFrom50To100Clients) {
     for (int n = 50; n <= 100; n += 10) {
       SCOPED_TRACE(testing::Message() << "seed " << seed << ", " << n << " clients");
       const auto r = by_strategy({.clients = n, .seed = seed});
-      const double exp_calls = r.at(Jitter::exponential).mean_calls();
-      const double full = r.at(Jitter::full).mean_calls();
-      const double equal = r.at(Jitter::equal).mean_calls();
-      const double decorrelated = r.at(Jitter::decorrelated).mean_calls();
-      const double constant = r.at(Jitter::none).mean_calls();
+      const double exp_calls = r.at(BackoffKind::exponential).mean_calls();
+      const double full = r.at(BackoffKind::full_jitter).mean_calls();
+      const double equal = r.at(BackoffKind::equal_jitter).mean_calls();
+      const double decorrelated = r.at(BackoffKind::decorrelated_jitter).mean_calls();
+      const double constant = r.at(BackoffKind::constant).mean_calls();
       // Both strategies without jitter do far more work than any with it.
       EXPECT_GT(exp_calls, 1.5 * std::max({full, equal, decorrelated}));
       EXPECT_GT(constant, 1.5 * std::max({full, equal, decorrelated}));
-      // "Equal Jitter ... does slightly more work than Full Jitter": the
+      // "Equal BackoffKind ... does slightly more work than Full Jitter": the
       // blog's own simulator puts it 2-4% above (see docs/herd.md), so the
       // margin asserted is small but not zero.
       EXPECT_GT(equal, 1.005 * full);
-      // "Full Jitter uses less work" than decorrelated jitter.
+      // "Full BackoffKind uses less work" than decorrelated jitter.
       EXPECT_GT(decorrelated, 1.01 * full);
 
-      const auto exp_time = r.at(Jitter::exponential).completion;
-      const auto full_time = r.at(Jitter::full).completion;
-      const auto equal_time = r.at(Jitter::equal).completion;
-      const auto decorrelated_time = r.at(Jitter::decorrelated).completion;
+      const auto exp_time = r.at(BackoffKind::exponential).completion;
+      const auto full_time = r.at(BackoffKind::full_jitter).completion;
+      const auto equal_time = r.at(BackoffKind::equal_jitter).completion;
+      const auto decorrelated_time = r.at(BackoffKind::decorrelated_jitter).completion;
       EXPECT_GT(exp_time, 5 * std::max({full_time, equal_time, decorrelated_time}));
       EXPECT_GT(equal_time, full_time * 6 / 5);
     }
@@ -107,24 +107,24 @@ TEST(Herd, ReproducesTheBlogsOrderingFrom50To100Clients) {
 }
 
 TEST(Herd, RunsOnlyTheStrategiesAskedForWithAndWithoutBudget) {
-  const std::vector<Jitter> two = {Jitter::decorrelated, Jitter::exponential};
+  const std::vector<BackoffKind> two = {BackoffKind::decorrelated_jitter, BackoffKind::exponential};
   auto rows = run_herd({.clients = 20, .seed = 3, .runs = 2, .budget_tokens = 10}, two);
   ASSERT_TRUE(rows.has_value()) << rows.error().message;
   ASSERT_EQ(rows->size(), 4u);
-  EXPECT_EQ((*rows)[0].jitter, Jitter::decorrelated);
-  EXPECT_EQ((*rows)[1].jitter, Jitter::exponential);
-  EXPECT_EQ((*rows)[2].jitter, Jitter::decorrelated);
-  EXPECT_EQ((*rows)[3].jitter, Jitter::exponential);
+  EXPECT_EQ((*rows)[0].backoff, BackoffKind::decorrelated_jitter);
+  EXPECT_EQ((*rows)[1].backoff, BackoffKind::exponential);
+  EXPECT_EQ((*rows)[2].backoff, BackoffKind::decorrelated_jitter);
+  EXPECT_EQ((*rows)[3].backoff, BackoffKind::exponential);
   EXPECT_FALSE((*rows)[0].budgeted);
   EXPECT_TRUE((*rows)[3].budgeted);
   // A row does not depend on which other strategies share the table.
-  const HerdResult alone = herd({.clients = 20, .seed = 3, .runs = 2}, Jitter::exponential);
+  const HerdResult alone = herd({.clients = 20, .seed = 3, .runs = 2}, BackoffKind::exponential);
   EXPECT_EQ((*rows)[1].calls, alone.calls);
   EXPECT_EQ((*rows)[1].completion, alone.completion);
 }
 
 TEST(Herd, RejectsAnEmptyStrategyList) {
-  auto rows = run_herd({.clients = 5}, std::vector<Jitter>{});
+  auto rows = run_herd({.clients = 5}, std::vector<BackoffKind>{});
   ASSERT_FALSE(rows.has_value());
   EXPECT_NE(rows.error().message.find("strategies"), std::string::npos) << rows.error().message;
 }
@@ -132,10 +132,10 @@ TEST(Herd, RejectsAnEmptyStrategyList) {
 TEST(Herd, WorkGrowsFasterThanTheHerdWithoutJitter) {
   // N clients in lock step commit about one per round: ~N^2/2 calls for
   // constant delays, while full jitter stays close to linear.
-  const HerdResult none50 = herd({.clients = 50, .seed = 9}, Jitter::none);
-  const HerdResult none100 = herd({.clients = 100, .seed = 9}, Jitter::none);
-  const HerdResult full50 = herd({.clients = 50, .seed = 9}, Jitter::full);
-  const HerdResult full100 = herd({.clients = 100, .seed = 9}, Jitter::full);
+  const HerdResult none50 = herd({.clients = 50, .seed = 9}, BackoffKind::constant);
+  const HerdResult none100 = herd({.clients = 100, .seed = 9}, BackoffKind::constant);
+  const HerdResult full50 = herd({.clients = 50, .seed = 9}, BackoffKind::full_jitter);
+  const HerdResult full100 = herd({.clients = 100, .seed = 9}, BackoffKind::full_jitter);
   EXPECT_GT(none100.mean_calls() / none50.mean_calls(), 3.0);
   EXPECT_LT(full100.mean_calls() / full50.mean_calls(), 2.8);
 }
@@ -143,7 +143,7 @@ TEST(Herd, WorkGrowsFasterThanTheHerdWithoutJitter) {
 TEST(Herd, TightBudgetDeniesRetriesAndBoundsTotalCalls) {
   constexpr int kClients = 100;
   constexpr double kTokens = 20;
-  for (Jitter j : herd_strategies()) {
+  for (BackoffKind j : herd_strategies()) {
     const HerdResult r =
         herd({.clients = kClients, .seed = 11, .runs = 1, .budget_tokens = kTokens}, j);
     EXPECT_GT(r.retries_denied, 0u) << to_string(j);
@@ -158,17 +158,18 @@ TEST(Herd, TightBudgetDeniesRetriesAndBoundsTotalCalls) {
 }
 
 TEST(Herd, BudgetCapsTheStampedeThatNoJitterCauses) {
-  const HerdResult free = herd({.clients = 100, .seed = 4}, Jitter::exponential);
+  const HerdResult free = herd({.clients = 100, .seed = 4}, BackoffKind::exponential);
   const HerdResult capped =
-      herd({.clients = 100, .seed = 4, .budget_tokens = 100}, Jitter::exponential);
+      herd({.clients = 100, .seed = 4, .budget_tokens = 100}, BackoffKind::exponential);
   EXPECT_GT(free.mean_calls(), 1000);
   EXPECT_LE(capped.mean_calls(), 100 + 50 + 10 + 1);
   EXPECT_GT(capped.mean_gave_up(), 0);
 }
 
 TEST(Herd, GenerousBudgetChangesNothing) {
-  const HerdResult free = herd({.clients = 20, .seed = 8}, Jitter::full);
-  const HerdResult budgeted = herd({.clients = 20, .seed = 8, .budget_tokens = 1e6}, Jitter::full);
+  const HerdResult free = herd({.clients = 20, .seed = 8}, BackoffKind::full_jitter);
+  const HerdResult budgeted =
+      herd({.clients = 20, .seed = 8, .budget_tokens = 1e6}, BackoffKind::full_jitter);
   EXPECT_EQ(free.calls, budgeted.calls);
   EXPECT_EQ(free.completion, budgeted.completion);
   EXPECT_EQ(budgeted.gave_up, 0u);
@@ -196,14 +197,14 @@ TEST(HerdOptions, RejectsInvalidValuesNamingTheField) {
     ASSERT_FALSE(r.has_value()) << c.field;
     EXPECT_EQ(r.error().error_class, ErrorClass::permanent);
     EXPECT_NE(r.error().message.find(c.field), std::string::npos) << r.error().message;
-    EXPECT_FALSE(simulate_herd(c.options, Jitter::full).has_value()) << c.field;
+    EXPECT_FALSE(simulate_herd(c.options, BackoffKind::full_jitter).has_value()) << c.field;
   }
   EXPECT_TRUE(make_herd_options({}).has_value());
 }
 
 TEST(Herd, StopsWithAnErrorInsteadOfRunningForever) {
-  auto r =
-      simulate_herd({.clients = 50, .seed = 1, .runs = 1, .max_total_calls = 100}, Jitter::none);
+  auto r = simulate_herd({.clients = 50, .seed = 1, .runs = 1, .max_total_calls = 100},
+                         BackoffKind::constant);
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message.find("did not converge"), std::string::npos) << r.error().message;
 }

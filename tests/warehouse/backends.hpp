@@ -11,9 +11,9 @@
 #include <string>
 
 #include "rebound/testing/postgres_server.hpp"
+#include "rebound/warehouse/open.hpp"
 #include "rebound/warehouse/postgres_warehouse.hpp"
 #include "rebound/warehouse/sqlite_warehouse.hpp"
-#include "rebound/warehouse/warehouse.hpp"
 
 namespace rebound::warehouse::test {
 

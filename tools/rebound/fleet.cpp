@@ -11,16 +11,19 @@
 #include <iostream>
 #include <mutex>
 
-#include <rebound/warehouse/warehouse.hpp>
+#include "rebound/core/redact.hpp"
+#include "rebound/warehouse/open.hpp"
 
 #include "commands.hpp"
-#include "fleet_fetch.hpp"
-#include "fleet_report.hpp"
-#include "fleet_run.hpp"
-#include "fleet_source.hpp"
+#include "rebound/fleet/fetch.hpp"
+#include "rebound/fleet/report.hpp"
+#include "rebound/fleet/run.hpp"
+#include "rebound/fleet/source.hpp"
 
 namespace rebound::cli {
 namespace {
+
+using namespace rebound::fleet;  // NOLINT: this file is the fleet's front end
 
 struct FleetArgs {
   int processors = 32;
@@ -106,22 +109,22 @@ std::string validate(const FleetArgs& a) {
   return {};
 }
 
-int run(const FleetArgs& args) {
+int run_fleet_command(const FleetArgs& args) {
   if (std::string problem = validate(args); !problem.empty()) {
     std::cerr << "rebound fleet: " << problem << "\n";
     return kUsage;
   }
-  FleetWorkload workload{
-      .seed = args.seed,
-      .processors = args.processors,
-      .batches = args.batches,
-      .rows = args.rows,
-      .key_space = args.keys > 0 ? args.keys
-                                 : std::max<std::int64_t>(1, std::int64_t{args.processors} *
-                                                                 args.batches * args.rows / 3)};
+  Workload workload{.seed = args.seed,
+                    .processors = args.processors,
+                    .batches = args.batches,
+                    .rows = args.rows,
+                    .key_space = args.keys > 0
+                                     ? args.keys
+                                     : std::max<std::int64_t>(1, std::int64_t{args.processors} *
+                                                                     args.batches * args.rows / 3)};
 
   TempDir temp;
-  FleetConfig config{.workload = workload, .scale = args.scale, .pool_size = args.pool_size};
+  Config config{.workload = workload, .scale = args.scale, .pool_size = args.pool_size};
   config.warehouse_url = args.warehouse;
   if (config.warehouse_url.empty()) {
     if (temp.path().empty()) {
@@ -131,11 +134,11 @@ int run(const FleetArgs& args) {
     config.warehouse_url = temp.path() + "/fleet.db";
   }
 
-  std::unique_ptr<FleetSource> source;
+  std::unique_ptr<Source> source;
   if (args.source.empty()) {
     FaultRates faults = args.faults;
     faults.latency = std::chrono::microseconds{static_cast<std::int64_t>(args.latency_ms * 1000)};
-    auto started = FleetSource::start(workload, faults);
+    auto started = Source::start(workload, faults);
     if (!started) {
       std::cerr << "rebound fleet: cannot start the built-in source: " << started.error().message
                 << "\n";
@@ -162,7 +165,7 @@ int run(const FleetArgs& args) {
   const Mode modes[2] = {Mode::naive, Mode::rebound};
   for (int i = 0; i < 2; ++i) {
     ProgressBar bar(show_progress, i == 0 ? "naive" : "rebound");
-    auto result = run_fleet(config, modes[i], [&](std::uint64_t done, std::uint64_t total) {
+    auto result = fleet::run(config, modes[i], [&](std::uint64_t done, std::uint64_t total) {
       bar.update(done, total);
     });
     bar.finish();
@@ -187,7 +190,7 @@ int run(const FleetArgs& args) {
                             {"rows_per_batch", args.rows},
                             {"key_space", workload.key_space},
                             {"seed", args.seed},
-                            {"warehouse", warehouse::redact_url(config.warehouse_url)},
+                            {"warehouse", redact_url(config.warehouse_url)},
                             {"source", source ? "built-in" : config.source_url},
                             {"scale", args.scale},
                             {"latency_ms", args.latency_ms}}},
@@ -203,9 +206,8 @@ int run(const FleetArgs& args) {
         "retry delays scaled x{} (the guide's 1 s is {} ms here); simulated network round trip {} "
         "ms\n\n",
         args.processors, args.batches, args.rows, workload.key_space,
-        warehouse::redact_url(config.warehouse_url),
-        source ? "built-in (faults injected)" : config.source_url, args.scale, 1000 * args.scale,
-        args.latency_ms);
+        redact_url(config.warehouse_url), source ? "built-in (faults injected)" : config.source_url,
+        args.scale, 1000 * args.scale, args.latency_ms);
     print_table(std::cout, rows);
     std::cout << "\n"
               << (pass ? "PASS: the rebound way meets every target\n"
@@ -275,7 +277,7 @@ void add_fleet_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--quiet,-q", args->quiet, "no progress bar");
   cmd->add_option("--plot", args->plot, "write the retry timeline of both runs as SVG");
   cmd->add_option("--metrics", args->metrics, "write all counters in Prometheus text format");
-  cmd->callback([args, &exit_code] { exit_code = run(*args); });
+  cmd->callback([args, &exit_code] { exit_code = run_fleet_command(*args); });
 }
 
 }  // namespace rebound::cli

@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "rebound/core/redact.hpp"
 #include "rebound/http/client.hpp"
-#include "rebound/http/redact.hpp"
 
 namespace rebound::cli {
 namespace {
@@ -92,7 +92,7 @@ int run_get(const GetArgs& args) {
     auto header = split_header(line);
     if (header.first.empty()) {
       std::cerr << "rebound get: --header must look like 'Name: value', got '"
-                << http::redact_header("x", line) << "'\n";
+                << redact_header("x", line) << "'\n";
       return kUsage;
     }
     headers.push_back(std::move(header));
@@ -171,7 +171,7 @@ int run_get(const GetArgs& args) {
       for (const auto& [status, n] : p.statuses) statuses[std::to_string(status)] = n;
       nlohmann::json errors = nlohmann::json::object();
       for (const auto& [text, n] : p.errors) errors[text] = n;
-      doc["urls"].push_back({{"url", http::redact_url(args.urls[u])},
+      doc["urls"].push_back({{"url", redact_url(args.urls[u])},
                              {"requests", p.requests},
                              {"ok", p.ok},
                              {"failed", p.requests - p.ok},
@@ -185,7 +185,7 @@ int run_get(const GetArgs& args) {
     }
     nlohmann::json shown_headers = nlohmann::json::array();
     for (const auto& [name, value] : headers) {
-      shown_headers.push_back({{"name", name}, {"value", http::redact_header(name, value)}});
+      shown_headers.push_back({{"name", name}, {"value", redact_header(name, value)}});
     }
     doc["headers"] = shown_headers;
     doc["summary"] = {{"requests", jobs},
@@ -208,7 +208,7 @@ int run_get(const GetArgs& args) {
   } else {
     for (std::size_t u = 0; u < per.size(); ++u) {
       const UrlTally& p = per[u];
-      std::cout << http::redact_url(args.urls[u]) << "\n  " << p.requests << " requests:";
+      std::cout << redact_url(args.urls[u]) << "\n  " << p.requests << " requests:";
       for (const auto& [status, n] : p.statuses) std::cout << "  " << status << " x" << n;
       if (!p.errors.empty()) {
         std::uint64_t errs = 0;

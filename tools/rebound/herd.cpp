@@ -43,12 +43,6 @@ struct HerdArgs {
   std::string trigger = "capacity_drop";
 };
 
-// rebound's own names (to_string(Jitter)), plus "constant" for none.
-std::optional<Jitter> strategy_named(std::string_view name) {
-  if (name == "constant") return Jitter::none;
-  return parse_jitter(name);
-}
-
 Duration from_ms(double ms) {
   return std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(ms));
 }
@@ -68,9 +62,9 @@ std::optional<std::string> invalid_option(const HerdArgs& a) {
   if (!(a.budget >= 0)) return fmt::format("--budget must be >= 0 tokens (got {})", a.budget);
   if (a.runs <= 0) return fmt::format("--runs must be > 0 (got {})", a.runs);
   for (const std::string& name : a.strategies) {
-    if (!strategy_named(name))
+    if (!parse_backoff_kind(name))
       return fmt::format(
-          "--strategies: unknown strategy '{}' (use none|constant, exponential, full, equal, "
+          "--strategies: unknown strategy '{}' (use constant, exponential, full, equal, "
           "decorrelated, smooth)",
           name);
   }
@@ -87,11 +81,12 @@ std::vector<int> herd_sizes(const HerdArgs& a) {
   return sizes;
 }
 
-std::vector<Jitter> chosen_strategies(const HerdArgs& a) {
+std::vector<BackoffKind> chosen_strategies(const HerdArgs& a) {
   if (a.strategies.empty()) return sim::herd_strategies();
-  std::vector<Jitter> out;
+  std::vector<BackoffKind> out;
   for (const std::string& name : a.strategies) {
-    const Jitter j = strategy_named(name).value_or(Jitter::full);  // validated before
+    const BackoffKind j =
+        parse_backoff_kind(name).value_or(BackoffKind::full_jitter);  // validated before
     if (std::find(out.begin(), out.end(), j) == out.end()) out.push_back(j);
   }
   return out;
@@ -100,20 +95,20 @@ std::vector<Jitter> chosen_strategies(const HerdArgs& a) {
 // The table says which strategies have no jitter at all.
 std::string row_name(const sim::HerdResult& r) {
   std::string name;
-  switch (r.jitter) {
-    case Jitter::none:
+  switch (r.backoff) {
+    case BackoffKind::constant:
       name = "constant (no jitter)";
       break;
-    case Jitter::exponential:
+    case BackoffKind::exponential:
       name = "exponential (no jitter)";
       break;
-    case Jitter::full:
+    case BackoffKind::full_jitter:
       name = "full jitter";
       break;
-    case Jitter::equal:
+    case BackoffKind::equal_jitter:
       name = "equal jitter";
       break;
-    case Jitter::decorrelated:
+    case BackoffKind::decorrelated_jitter:
       name = "decorrelated jitter";
       break;
     default:
@@ -134,7 +129,7 @@ void print_table(int clients, const std::vector<sim::HerdResult>& rows) {
 }
 
 nlohmann::json to_json(const sim::HerdResult& r) {
-  return {{"strategy", std::string(to_string(r.jitter))},
+  return {{"strategy", std::string(to_string(r.backoff))},
           {"budget", r.budgeted},
           {"calls", r.mean_calls()},
           {"completion_ms", r.completion_ms()},
@@ -161,9 +156,9 @@ int run_herd_command(const HerdArgs& a) {
                               .cap = from_ms(a.cap_ms),
                               .runs = a.runs,
                               .budget_tokens = a.budget};
-  const std::vector<Jitter> strategies = chosen_strategies(a);
+  const std::vector<BackoffKind> strategies = chosen_strategies(a);
   nlohmann::json names = nlohmann::json::array();
-  for (Jitter j : strategies) names.push_back(std::string(to_string(j)));
+  for (BackoffKind j : strategies) names.push_back(std::string(to_string(j)));
   nlohmann::json doc = {
       {"seed", a.seed},
       {"base_ms", a.base_ms},
@@ -219,7 +214,7 @@ void add_herd_command(CLI::App& app, int& exit_code) {
                   "Shared retry budget in tokens for the '+ budget' rows; 0 = none (default 100)");
   cmd->add_option("--runs", args->runs, "Herds averaged per row (default 10; the blog used 100)");
   cmd->add_option("--strategies", args->strategies,
-                  "Comma-separated subset: none|constant, exponential, full, equal, decorrelated, "
+                  "Comma-separated subset: constant, exponential, full, equal, decorrelated, "
                   "smooth (default: all)")
       ->delimiter(',');
   cmd->add_flag("--json", args->json, "Print one JSON document instead of tables");

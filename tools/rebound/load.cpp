@@ -17,7 +17,7 @@
 #include "commands.hpp"
 #include "rebound/warehouse/batch_writer.hpp"
 #include "rebound/warehouse/ndjson.hpp"
-#include "rebound/warehouse/warehouse.hpp"
+#include "rebound/warehouse/open.hpp"
 
 namespace rebound::cli {
 namespace {

@@ -52,8 +52,8 @@
 #include <utility>
 #include <vector>
 
+#include "rebound/core/clock.hpp"
 #include "rebound/http/response.hpp"
-#include "rebound/retry/clock.hpp"
 #include "rebound/retry/policy.hpp"
 #include "rebound/retry/retry_loop.hpp"
 

@@ -20,8 +20,8 @@
 #include <utility>
 #include <vector>
 
-#include "rebound/retry/clock.hpp"
-#include "rebound/retry/error.hpp"
+#include "rebound/core/clock.hpp"
+#include "rebound/core/error.hpp"
 
 namespace rebound::http {
 

@@ -34,7 +34,7 @@
 #include <utility>
 #include <vector>
 
-#include "rebound/retry/error.hpp"
+#include "rebound/core/error.hpp"
 
 namespace rebound::metrics {
 

@@ -31,7 +31,7 @@
 #include <string>
 #include <string_view>
 
-#include "rebound/retry/error.hpp"
+#include "rebound/core/error.hpp"
 
 namespace rebound::pool {
 

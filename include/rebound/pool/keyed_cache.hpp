@@ -46,10 +46,10 @@
 #include <utility>
 #include <vector>
 
+#include "rebound/core/error.hpp"
 #include "rebound/pool/client_key.hpp"
-#include "rebound/pool/frozen_map.hpp"
-#include "rebound/pool/read_section.hpp"
-#include "rebound/retry/error.hpp"
+#include "rebound/pool/internal/frozen_map.hpp"
+#include "rebound/pool/internal/read_section.hpp"
 
 namespace rebound::pool {
 

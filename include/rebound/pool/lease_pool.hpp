@@ -48,9 +48,9 @@
 #include <utility>
 #include <vector>
 
+#include "rebound/core/clock.hpp"
+#include "rebound/core/error.hpp"
 #include "rebound/pool/pool_stats.hpp"
-#include "rebound/retry/clock.hpp"
-#include "rebound/retry/error.hpp"
 
 namespace rebound::pool {
 
@@ -234,4 +234,4 @@ class LeasePool : public std::enable_shared_from_this<LeasePool<T>> {
 
 }  // namespace rebound::pool
 
-#include "rebound/pool/lease_pool_impl.hpp"
+#include "rebound/pool/internal/lease_pool_impl.hpp"

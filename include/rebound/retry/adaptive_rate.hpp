@@ -43,8 +43,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "rebound/retry/clock.hpp"
-#include "rebound/retry/error.hpp"
+#include "rebound/core/clock.hpp"
+#include "rebound/core/error.hpp"
 
 namespace rebound {
 

@@ -34,8 +34,8 @@
 #include <string_view>
 #include <variant>
 
-#include "rebound/retry/clock.hpp"
-#include "rebound/retry/random.hpp"
+#include "rebound/core/clock.hpp"
+#include "rebound/core/random.hpp"
 
 namespace rebound {
 
@@ -69,17 +69,27 @@ struct SmoothDecorrelatedJitter {
 using BackoffStrategy = std::variant<Constant, Exponential, FullJitter, EqualJitter,
                                      DecorrelatedJitter, SmoothDecorrelatedJitter>;
 
-// The names used by the CLI and JSON: "none", "exponential", "full", "equal",
-// "decorrelated", "smooth".
-enum class Jitter { none, exponential, full, equal, decorrelated, smooth };
+// The kinds of backoff, named for what they do; each builds one strategy above.
+enum class BackoffKind {
+  constant,                    // Constant: the same delay every time
+  exponential,                 // Exponential: doubling, no jitter
+  full_jitter,                 // FullJitter
+  equal_jitter,                // EqualJitter
+  decorrelated_jitter,         // DecorrelatedJitter
+  smooth_decorrelated_jitter,  // SmoothDecorrelatedJitter
+};
 
-[[nodiscard]] std::string_view to_string(Jitter j) noexcept;
-[[nodiscard]] std::optional<Jitter> parse_jitter(std::string_view name) noexcept;
+// The short names the CLI and JSON use: "constant", "exponential", "full",
+// "equal", "decorrelated", "smooth".
+[[nodiscard]] std::string_view to_string(BackoffKind kind) noexcept;
+// Parses a short name, the enumerator's own name ("full_jitter"), or "none"
+// (the old name of constant); nullopt for anything else.
+[[nodiscard]] std::optional<BackoffKind> parse_backoff_kind(std::string_view name) noexcept;
 
-// Builds the strategy for a jitter kind from an (initial, maximum, multiplier)
-// schedule. `none` is Constant{initial}; decorrelated kinds ignore multiplier
-// (their growth is built in).
-[[nodiscard]] BackoffStrategy make_strategy(Jitter jitter, Duration initial, Duration maximum,
+// Builds the strategy for a kind from an (initial, maximum, multiplier)
+// schedule. `constant` is Constant{initial}; decorrelated kinds ignore
+// multiplier (their growth is built in).
+[[nodiscard]] BackoffStrategy make_strategy(BackoffKind kind, Duration initial, Duration maximum,
                                             double multiplier);
 
 // The largest delay a strategy can ever return.

@@ -29,7 +29,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "rebound/retry/error.hpp"
+#include "rebound/core/error.hpp"
 
 namespace rebound {
 

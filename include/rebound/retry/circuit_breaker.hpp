@@ -53,9 +53,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "rebound/retry/clock.hpp"
-#include "rebound/retry/error.hpp"
-#include "rebound/retry/random.hpp"
+#include "rebound/core/clock.hpp"
+#include "rebound/core/error.hpp"
+#include "rebound/core/random.hpp"
 
 namespace rebound {
 

@@ -36,11 +36,11 @@
 #include <string>
 #include <vector>
 
+#include "rebound/core/error.hpp"
 #include "rebound/retry/adaptive_rate.hpp"
 #include "rebound/retry/backoff.hpp"
 #include "rebound/retry/budget.hpp"
 #include "rebound/retry/circuit_breaker.hpp"
-#include "rebound/retry/error.hpp"
 #include "rebound/retry/pushback.hpp"
 
 namespace rebound {
@@ -50,7 +50,7 @@ struct ClassRule {
   Duration initial = std::chrono::seconds{1};
   Duration maximum = std::chrono::seconds{60};
   double multiplier = 2.0;
-  Jitter jitter = Jitter::decorrelated;
+  BackoffKind backoff = BackoffKind::decorrelated_jitter;
   // At most this many attempts may fail with one of `classes`; the failure
   // that reaches it is returned. 0 means no per-class limit (deadline only).
   int max_attempts = 10;

@@ -24,8 +24,8 @@
 #include <optional>
 #include <string_view>
 
-#include "rebound/retry/clock.hpp"
-#include "rebound/retry/random.hpp"
+#include "rebound/core/clock.hpp"
+#include "rebound/core/random.hpp"
 
 namespace rebound {
 

@@ -1,7 +1,7 @@
 // retry() — runs a callable under a RetryPolicy and reports what happened.
 //
 //   auto out = rebound::retry(policy, [&](const rebound::Attempt& a) -> rebound::Result<int> {
-//     return db.merge(rows, a.timeout());          // submission *inside* the loop
+//     return db.merge(rows, a.time_left);          // submission *inside* the loop
 //   }, {.operation = "merging into stats.box"});
 //   if (!out) log(out.error().message);            // names cause, attempts, operation
 //   out.report.attempts;                           // how many tries it took
@@ -43,9 +43,9 @@
 #include <type_traits>
 #include <utility>
 
+#include "rebound/core/clock.hpp"
+#include "rebound/core/error.hpp"
 #include "rebound/retry/backoff.hpp"
-#include "rebound/retry/clock.hpp"
-#include "rebound/retry/error.hpp"
 #include "rebound/retry/policy.hpp"
 
 namespace rebound {
@@ -79,9 +79,10 @@ struct RetryReport {
 
 // What the callable learns about the attempt it is running.
 struct Attempt {
-  int number = 1;                  // 1-based
-  std::optional<Duration> budget;  // min(attempt_timeout, time to deadline), if a timeout is set
-  [[nodiscard]] std::optional<Duration> timeout() const noexcept { return budget; }
+  int number = 1;  // 1-based
+  // The time this attempt may take: min(attempt_timeout, time to the
+  // deadline), when the policy sets an attempt timeout; nullopt otherwise.
+  std::optional<Duration> time_left;
 };
 
 struct RetryOptions {

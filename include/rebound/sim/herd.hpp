@@ -7,7 +7,8 @@
 // always gives the same numbers.
 //
 //   auto options = rebound::sim::make_herd_options({.clients = 50, .seed = 7}).value();
-//   rebound::sim::HerdResult r = rebound::sim::simulate_herd(options, rebound::Jitter::full);
+//   using rebound::BackoffKind;
+//   rebound::sim::HerdResult r = rebound::sim::simulate_herd(options, BackoffKind::full_jitter);
 //   r.mean_calls();   // attempts made by all clients together (the "work")
 //   r.completion;     // simulated time until the last client finished (mean)
 //
@@ -31,9 +32,9 @@
 #include <string_view>
 #include <vector>
 
+#include "rebound/core/clock.hpp"
+#include "rebound/core/error.hpp"
 #include "rebound/retry/backoff.hpp"
-#include "rebound/retry/clock.hpp"
-#include "rebound/retry/error.hpp"
 
 namespace rebound::sim {
 
@@ -60,7 +61,7 @@ struct HerdOptions {
 [[nodiscard]] Result<HerdOptions> make_herd_options(HerdOptions options);
 
 struct HerdResult {
-  Jitter jitter = Jitter::none;
+  BackoffKind backoff = BackoffKind::constant;
   bool budgeted = false;  // ran with a shared RetryBudget
   int clients = 0;
   int runs = 0;
@@ -88,20 +89,20 @@ struct HerdResult {
 };
 
 // Runs options.runs herds of options.clients clients, every client using
-// `jitter` built by make_strategy(jitter, base, cap, multiplier), and sums
+// `jitter` built by make_strategy(backoff, base, cap, multiplier), and sums
 // them up. Deterministic for (options, jitter). Fails only when options are invalid or the attempt
 // count passes options.max_total_calls.
-[[nodiscard]] Result<HerdResult> simulate_herd(const HerdOptions& options, Jitter jitter);
+[[nodiscard]] Result<HerdResult> simulate_herd(const HerdOptions& options, BackoffKind backoff);
 
 // The strategies the herd table compares, in table order: none (constant),
 // exponential, full, equal, decorrelated, smooth.
-[[nodiscard]] const std::vector<Jitter>& herd_strategies() noexcept;
+[[nodiscard]] const std::vector<BackoffKind>& herd_strategies() noexcept;
 
 // One row per strategy for options.clients, then (when budget_tokens > 0) one
 // budgeted row per strategy. Same options => identical results. Fails when
 // options are invalid, `strategies` is empty, or a herd does not converge.
 [[nodiscard]] Result<std::vector<HerdResult>> run_herd(const HerdOptions& options,
-                                                       std::span<const Jitter> strategies);
+                                                       std::span<const BackoffKind> strategies);
 // The same for every strategy of herd_strategies().
 [[nodiscard]] Result<std::vector<HerdResult>> run_herd(const HerdOptions& options);
 

@@ -40,8 +40,8 @@
 #include <string_view>
 #include <vector>
 
-#include "rebound/retry/clock.hpp"
-#include "rebound/retry/error.hpp"
+#include "rebound/core/clock.hpp"
+#include "rebound/core/error.hpp"
 
 namespace rebound::sim {
 

@@ -26,7 +26,7 @@
 #include <string>
 #include <string_view>
 
-#include "rebound/retry/error.hpp"
+#include "rebound/core/error.hpp"
 
 namespace rebound::testing {
 

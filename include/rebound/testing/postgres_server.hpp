@@ -23,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-#include "rebound/retry/error.hpp"
+#include "rebound/core/error.hpp"
 
 namespace rebound::testing {
 

@@ -17,7 +17,7 @@
 #include <stop_token>
 #include <vector>
 
-#include "rebound/retry/clock.hpp"
+#include "rebound/core/clock.hpp"
 
 namespace rebound::testing {
 

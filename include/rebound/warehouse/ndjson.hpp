@@ -19,7 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "rebound/retry/error.hpp"
+#include "rebound/core/error.hpp"
 
 namespace rebound::warehouse {
 

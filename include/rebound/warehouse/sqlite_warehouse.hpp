@@ -19,7 +19,7 @@
 #include <memory>
 #include <string>
 
-#include "rebound/retry/clock.hpp"
+#include "rebound/core/clock.hpp"
 #include "rebound/warehouse/warehouse.hpp"
 
 namespace rebound::warehouse {

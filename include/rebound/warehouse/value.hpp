@@ -29,7 +29,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "rebound/retry/error.hpp"
+#include "rebound/core/error.hpp"
 
 namespace rebound::warehouse {
 

@@ -1,5 +1,5 @@
 // Warehouse — the interface every storage back end implements (SQLite,
-// PostgreSQL; BigQuery later), and open_warehouse(url) to pick one.
+// PostgreSQL; BigQuery later). open_warehouse(url) in open.hpp picks one.
 //
 // A Warehouse hands out Sessions: one connection, used by one thread, for
 // the length of a callback. Statements take parameters — values are bound,
@@ -7,13 +7,15 @@
 // is already classified (classify::postgres / classify::sqlite), so a retry
 // policy can act on it directly.
 //
+// clang-format off
 //   auto wh = rebound::warehouse::open_warehouse("sqlite:///tmp/stats.db").value();
 //   rebound::warehouse::Value id = std::int64_t{7};
 //   auto n = wh->execute("UPDATE box SET seen = true WHERE id = $1", {&id, 1});
 //   auto st = wh->transaction({.isolation = Isolation::serializable}, [&](Session& s) -> Status {
-//     if (auto r = s.execute("DELETE FROM box WHERE id = $1", {&id, 1}); !r) return
-//     fail(r.error()); return {};
+//     if (auto r = s.execute("DELETE FROM box WHERE id = $1", {&id, 1}); !r) return fail(r.error());
+//     return {};
 //   });  // committed when the callback succeeds, rolled back when it fails
+// clang-format on
 //
 // Placeholders are `$1`, `$2`, … on every back end (SQLite accepts them too).
 //
@@ -31,8 +33,8 @@
 #include <string_view>
 #include <vector>
 
+#include "rebound/core/error.hpp"
 #include "rebound/pool/pool_stats.hpp"
-#include "rebound/retry/error.hpp"
 #include "rebound/warehouse/identifier.hpp"
 #include "rebound/warehouse/value.hpp"
 
@@ -116,22 +118,5 @@ class Warehouse {
   [[nodiscard]] Status create_table(const TableName& table, const Schema& schema,
                                     std::span<const std::string> keys);  // IF NOT EXISTS
 };
-
-struct OpenOptions {
-  std::size_t pool_size = 8;  // connections per warehouse (both back ends)
-  Duration acquire_timeout = std::chrono::seconds{5};
-};
-
-// Picks a back end from the URL:
-//   /path/file.db, relative/file.db, sqlite:///abs/path, sqlite://rel/path -> SQLite
-//   postgresql://… and postgres://…                                        -> PostgreSQL
-// Anything else (another scheme, empty) is a permanent Error naming the scheme.
-// Messages never contain the password.
-[[nodiscard]] Result<std::shared_ptr<Warehouse>> open_warehouse(std::string_view url,
-                                                                const OpenOptions& options = {});
-
-// scheme://user:secret@host/… -> scheme://user:***@host/…, and password=… in
-// a query string -> password=***.
-[[nodiscard]] std::string redact_url(std::string_view url);
 
 }  // namespace rebound::warehouse

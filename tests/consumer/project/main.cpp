@@ -1,4 +1,6 @@
-// A user's program: retries a flaky operation with an installed rebound.
+// A user's program: retries a flaky operation with an installed rebound, and
+// starts the installed fault server (rebound::emulator) on loopback.
+#include <rebound/emulator/http_server.hpp>
 #include <rebound/retry/retry_loop.hpp>
 
 #include <cstdio>
@@ -17,6 +19,12 @@ int main() {
     std::fprintf(stderr, "consumer: unexpected result\n");
     return 1;
   }
-  std::printf("consumer: ok after %d attempts\n", out.report.attempts);
+  auto server = rebound::emulator::HttpServer::start();
+  if (!server || (*server)->port() <= 0) {
+    std::fprintf(stderr, "consumer: the fault server did not start\n");
+    return 1;
+  }
+  std::printf("consumer: ok after %d attempts; fault server on port %d\n", out.report.attempts,
+              (*server)->port());
   return 0;
 }

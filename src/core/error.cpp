@@ -1,4 +1,4 @@
-#include "rebound/retry/error.hpp"
+#include "rebound/core/error.hpp"
 
 #include <array>
 

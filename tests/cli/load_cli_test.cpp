@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "backends.hpp"
+#include "../warehouse/backends.hpp"
 
 namespace rebound::warehouse::test {
 namespace {

@@ -1,9 +1,9 @@
 // redact_url / redact_header: the one place secrets leave URLs and headers.
-#include "rebound/http/redact.hpp"
+#include "rebound/core/redact.hpp"
 
 #include <gtest/gtest.h>
 
-namespace rebound::http {
+namespace rebound {
 namespace {
 
 TEST(RedactUrl, HidesPasswordButKeepsUser) {
@@ -54,5 +54,16 @@ TEST(RedactHeader, OrdinaryHeadersAreShown) {
   EXPECT_TRUE(is_secret_header("AUTHORIZATION"));
 }
 
+// The warehouse URLs and libpq conninfo strings go through the same function.
+TEST(RedactUrl, HidesPasswordsInWarehouseUrlsAndConninfo) {
+  EXPECT_EQ(redact_url("postgresql://u:p%40ss@h:5432/db"), "postgresql://u:***@h:5432/db");
+  EXPECT_EQ(redact_url("postgresql://u@h/db"), "postgresql://u@h/db");
+  EXPECT_EQ(redact_url("postgresql://h/db?user=u&password=s&sslmode=require"),
+            "postgresql://h/db?user=u&password=***&sslmode=require");
+  EXPECT_EQ(redact_url("host=h password=s3cret dbname=d"), "host=h password=*** dbname=d");
+  EXPECT_EQ(redact_url("host=h password='two words' user=u"), "host=h password=*** user=u");
+  EXPECT_EQ(redact_url("/tmp/fleet.db"), "/tmp/fleet.db");
+}
+
 }  // namespace
-}  // namespace rebound::http
+}  // namespace rebound

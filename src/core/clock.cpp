@@ -1,4 +1,4 @@
-#include "rebound/retry/clock.hpp"
+#include "rebound/core/clock.hpp"
 
 #include <time.h>
 

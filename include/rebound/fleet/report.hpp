@@ -17,7 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace rebound::cli {
+namespace rebound::fleet {
 
 // One attempt of one processor operation, for the retry timeline plot.
 struct AttemptMark {
@@ -81,4 +81,4 @@ void print_table(std::ostream& out, const std::vector<SuccessRow>& rows);
 [[nodiscard]] std::string timeline_svg(const RunStats& naive, const RunStats& rebound,
                                        int processors);
 
-}  // namespace rebound::cli
+}  // namespace rebound::fleet

@@ -1,7 +1,7 @@
-// The built-in source is rebound::testing::HttpServer — the same loopback
+// The built-in source is rebound::emulator::HttpServer — the same loopback
 // server the HTTP tests use, with a handler that serves the workload and
 // injects the fleet's faults.
-#include "fleet_source.hpp"
+#include "rebound/fleet/source.hpp"
 
 #include <atomic>
 #include <charconv>
@@ -9,15 +9,15 @@
 #include <thread>
 #include <unordered_map>
 
-#include <rebound/retry/random.hpp>
-#include <rebound/testing/http_server.hpp>
+#include "rebound/core/random.hpp"
+#include "rebound/emulator/http_server.hpp"
 
-namespace rebound::cli {
+namespace rebound::fleet {
 namespace {
 
-using testing::Fault;
-using testing::Reply;
-using testing::ServerRequest;
+using emulator::Fault;
+using emulator::Reply;
+using emulator::ServerRequest;
 
 enum class Injected { none, error, throttle, drop, slow };
 
@@ -39,14 +39,14 @@ int query_int(std::string_view query, std::string_view name) {
   return -1;
 }
 
-class BuiltinSource final : public FleetSource {
+class BuiltinSource final : public Source {
  public:
-  BuiltinSource(FleetWorkload workload, FaultRates faults)
+  BuiltinSource(Workload workload, FaultRates faults)
       : workload_(std::move(workload)), faults_(faults) {}
 
   Status start() {
     auto server =
-        testing::HttpServer::start([this](const ServerRequest& req) { return serve(req); });
+        emulator::HttpServer::start([this](const ServerRequest& req) { return serve(req); });
     if (!server) return fail(server.error());
     server_ = std::move(*server);
     return {};
@@ -113,9 +113,9 @@ class BuiltinSource final : public FleetSource {
     return reply;
   }
 
-  FleetWorkload workload_;
+  Workload workload_;
   FaultRates faults_;
-  std::unique_ptr<testing::HttpServer> server_;
+  std::unique_ptr<emulator::HttpServer> server_;
   std::mutex mu_;
   std::unordered_map<std::uint64_t, std::uint64_t> visits_;
   std::atomic<std::uint64_t> faults_served_{0};
@@ -123,7 +123,7 @@ class BuiltinSource final : public FleetSource {
 
 }  // namespace
 
-Result<std::unique_ptr<FleetSource>> FleetSource::start(FleetWorkload workload, FaultRates faults) {
+Result<std::unique_ptr<Source>> Source::start(Workload workload, FaultRates faults) {
   for (double rate :
        {faults.error_rate, faults.throttle_rate, faults.drop_rate, faults.slow_rate}) {
     if (!(rate >= 0 && rate <= 1))
@@ -134,7 +134,7 @@ Result<std::unique_ptr<FleetSource>> FleetSource::start(FleetWorkload workload, 
   }
   auto source = std::make_unique<BuiltinSource>(std::move(workload), faults);
   if (auto started = source->start(); !started) return fail(started.error());
-  return std::unique_ptr<FleetSource>(std::move(source));
+  return std::unique_ptr<Source>(std::move(source));
 }
 
-}  // namespace rebound::cli
+}  // namespace rebound::fleet

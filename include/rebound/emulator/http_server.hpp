@@ -1,14 +1,19 @@
-// HttpServer — a small HTTP/1.1 server on 127.0.0.1 (port 0) for tests, able
-// to misbehave on request: close a kept-alive connection, reset mid-body,
-// stall, send an oversized body or a malformed status line, or drop the
-// request without answering. Tests script replies per path ("503, 503, 200")
-// or install a handler, then assert on the counters and the request log.
+// HttpServer — a small HTTP/1.1 server on 127.0.0.1 (port 0) that misbehaves
+// on request: close a kept-alive connection, reset mid-body, stall, send an
+// oversized body or a malformed status line, or drop the request without
+// answering. Tests and demos script replies per path ("503, 503, 200") or
+// install a handler, then assert on the counters and the request log. The
+// fleet's built-in source (rebound::fleet::Source) runs on it.
 //
-//   auto server = rebound::testing::HttpServer::start().value();
-//   server->script("/flaky", {Reply::status_only(503), Reply::status_only(503), Reply::text(200,
-//   "ok")}); auto r = client->get(server->url("/flaky"));           // succeeds on attempt 3
+// clang-format off
+//   using namespace rebound::emulator;
+//   auto server = HttpServer::start().value();
+//   server->script("/flaky", {Reply::status_only(503), Reply::status_only(503),
+//                             Reply::text(200, "ok")});
+//   auto r = client->get(server->url("/flaky"));     // succeeds on attempt 3
 //   EXPECT_EQ(server->requests_served(), 3u);
-//   EXPECT_EQ(server->connections_accepted(), 1u);         // keep-alive held
+//   EXPECT_EQ(server->connections_accepted(), 1u);   // keep-alive held
+// clang-format on
 //
 // One thread per connection plus an accept thread; keep-alive by default
 // (HTTP/1.1), `Connection: close` honoured, request bodies read by
@@ -35,9 +40,9 @@
 #include <utility>
 #include <vector>
 
-#include "rebound/retry/error.hpp"
+#include "rebound/core/error.hpp"
 
-namespace rebound::testing {
+namespace rebound::emulator {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
@@ -148,4 +153,4 @@ class HttpServer {
   std::thread acceptor_;
 };
 
-}  // namespace rebound::testing
+}  // namespace rebound::emulator

@@ -1,4 +1,4 @@
-#include "fleet_report.hpp"
+#include "rebound/fleet/report.hpp"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 #include <numeric>
 #include <ostream>
 
-namespace rebound::cli {
+namespace rebound::fleet {
 namespace {
 
 std::string duration_text(double ns) {
@@ -263,4 +263,4 @@ std::string timeline_svg(const RunStats& naive, const RunStats& rebound, int pro
   return svg;
 }
 
-}  // namespace rebound::cli
+}  // namespace rebound::fleet

@@ -1,12 +1,12 @@
-#include "fleet_fetch.hpp"
+#include "rebound/fleet/fetch.hpp"
 
-#include <rebound/http/client.hpp>
-#include <rebound/retry/classify.hpp>
-#include <rebound/retry/retry_loop.hpp>
+#include "rebound/http/client.hpp"
+#include "rebound/retry/classify.hpp"
+#include "rebound/retry/retry_loop.hpp"
 
 #include <chrono>
 
-namespace rebound::cli {
+namespace rebound::fleet {
 namespace {
 
 Duration scaled_seconds(double seconds, double scale) {
@@ -121,7 +121,7 @@ RetryPolicy naive_policy(double scale) {
                           .initial = delay,
                           .maximum = delay,
                           .multiplier = 1,
-                          .jitter = Jitter::none,
+                          .backoff = BackoffKind::constant,
                           .max_attempts = 3}},
       .deadline = std::chrono::hours{1},
       .max_attempts = 3,
@@ -141,4 +141,4 @@ Status probe_source(const std::string& base_url) {
   return {};
 }
 
-}  // namespace rebound::cli
+}  // namespace rebound::fleet

@@ -1,9 +1,9 @@
 // Fleet run — one run of N concurrent processors, the naive way or the
 // rebound way, over the same workload.
 //
-//   FleetConfig config{...};
-//   RunStats naive = run_fleet(config, Mode::naive, progress);
-//   RunStats rebound = run_fleet(config, Mode::rebound, progress);
+//   Config config{...};
+//   RunStats naive = run(config, Mode::naive, progress);
+//   RunStats rebound = run(config, Mode::rebound, progress);
 //
 // Each processor repeats, for each of its batches: get a warehouse client,
 // fetch the batch's records over HTTP, turn them into rows, and write them
@@ -17,27 +17,27 @@
 //            serialization inner, transient) with decorrelated jitter and a
 //            shared retry budget.
 //
-// Thread safety: run_fleet starts and joins its own threads; call it from one thread.
+// Thread safety: run starts and joins its own threads; call it from one thread.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <string>
 
-#include <rebound/metrics/registry.hpp>
+#include "rebound/metrics/registry.hpp"
 
-#include "fleet_report.hpp"
-#include "fleet_workload.hpp"
+#include "rebound/fleet/report.hpp"
+#include "rebound/fleet/workload.hpp"
 
-namespace rebound::cli {
+namespace rebound::fleet {
 
 enum class Mode { naive, rebound };
 
-struct FleetConfig {
-  FleetWorkload workload;
+struct Config {
+  Workload workload;
   std::string warehouse_url;   // sqlite path/URL or postgresql://…
   std::string source_url;      // base URL; GET {source_url}/batch?processor=P&batch=B
-  bool builtin_source = true;  // the source serves FleetWorkload records (expected rows known)
+  bool builtin_source = true;  // the source serves Workload records (expected rows known)
   double scale = 0.01;         // retry delays: the guide's seconds × scale
   std::size_t pool_size = 8;   // rebound: warehouse connections per URL
   metrics::Registry* registry = nullptr;  // counters of both runs, labelled by mode
@@ -49,10 +49,9 @@ using Progress = std::function<void(std::uint64_t done, std::uint64_t total)>;
 // Runs one mode to completion and checks the target table. Errors that stop
 // the whole run (the warehouse cannot be opened or the target cannot be
 // created) are returned; per-operation failures are counted in RunStats.
-[[nodiscard]] Result<RunStats> run_fleet(const FleetConfig& config, Mode mode,
-                                         const Progress& progress);
+[[nodiscard]] Result<RunStats> run(const Config& config, Mode mode, const Progress& progress);
 
 // The target table of a mode: "fleet_naive" / "fleet_rebound".
 [[nodiscard]] std::string target_table(Mode mode);
 
-}  // namespace rebound::cli
+}  // namespace rebound::fleet

@@ -14,10 +14,10 @@
 #include <memory>
 #include <string>
 
-#include <rebound/retry/budget.hpp>
-#include <rebound/retry/policy.hpp>
+#include "rebound/retry/budget.hpp"
+#include "rebound/retry/policy.hpp"
 
-namespace rebound::cli {
+namespace rebound::fleet {
 
 enum class FetchMode { new_connection_each_request, pooled };
 
@@ -58,4 +58,4 @@ class Fetcher {
 // the error names the URL (redacted) and what failed.
 [[nodiscard]] Status probe_source(const std::string& base_url);
 
-}  // namespace rebound::cli
+}  // namespace rebound::fleet

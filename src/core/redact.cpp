@@ -1,10 +1,10 @@
-#include "rebound/http/redact.hpp"
+#include "rebound/core/redact.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 
-namespace rebound::http {
+namespace rebound {
 namespace {
 
 std::string lower(std::string_view s) {
@@ -43,6 +43,33 @@ std::string redact_query(std::string_view query) {
   return out;
 }
 
+// Rewrites a libpq key=value conninfo ("host=h password=x dbname=d") with
+// secret values replaced by ***. Values are single words or 'quoted'.
+std::string redact_conninfo(std::string_view info) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < info.size()) {
+    const std::size_t eq = info.find('=', i);
+    if (eq == std::string_view::npos) break;
+    const std::size_t key_start = info.find_last_of(" \t", eq);
+    const std::size_t key_from =
+        key_start == std::string_view::npos || key_start < i ? i : key_start + 1;
+    const bool secret = secret_param(info.substr(key_from, eq - key_from));
+    std::size_t end = eq + 1;
+    if (end < info.size() && info[end] == '\'') {
+      end = info.find('\'', end + 1);
+      end = end == std::string_view::npos ? info.size() : end + 1;
+    } else {
+      end = std::min(info.find_first_of(" \t", end), info.size());
+    }
+    out += info.substr(i, eq + 1 - i);
+    out += secret ? std::string_view("***") : info.substr(eq + 1, end - eq - 1);
+    i = end;
+  }
+  out += info.substr(std::min(i, info.size()));
+  return out;
+}
+
 }  // namespace
 
 std::string redact_url(std::string_view url) {
@@ -64,6 +91,10 @@ std::string redact_url(std::string_view url) {
       out += '@';
       rest.remove_prefix(at + 1);
     }
+  }
+  if (scheme_end == std::string_view::npos && rest.find('?') == std::string_view::npos &&
+      rest.find('=') != std::string_view::npos) {
+    return redact_conninfo(rest);
   }
   const auto q = rest.find('?');
   if (q == std::string_view::npos) return out + std::string(rest);
@@ -87,4 +118,4 @@ std::string redact_header(std::string_view name, std::string_view value) {
   return is_secret_header(name) ? std::string("***") : std::string(value);
 }
 
-}  // namespace rebound::http
+}  // namespace rebound

@@ -1,4 +1,4 @@
-#include "rebound/retry/random.hpp"
+#include "rebound/core/random.hpp"
 
 #include <atomic>
 #include <random>

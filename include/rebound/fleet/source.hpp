@@ -1,9 +1,9 @@
 // Fleet source — the built-in HTTP data source `rebound fleet` starts on
 // loopback when no --source is given.
 //
-//   auto source = FleetSource::start(workload, {.error_rate = 0.05, .latency = 2ms}).value();
+//   auto source = Source::start(workload, {.error_rate = 0.05, .latency = 2ms}).value();
 //   source->url();   // "http://127.0.0.1:41234"
-//   // GET /batch?processor=3&batch=1 -> {"records": [...]} (FleetWorkload::batch)
+//   // GET /batch?processor=3&batch=1 -> {"records": [...]} (Workload::batch)
 //
 // Faults are injected per request with the configured rates, decided by a
 // hash of (seed, path, how many times that path was asked), so both runs of
@@ -28,11 +28,11 @@
 #include <memory>
 #include <string>
 
-#include <rebound/retry/error.hpp>
+#include "rebound/core/error.hpp"
 
-#include "fleet_workload.hpp"
+#include "rebound/fleet/workload.hpp"
 
-namespace rebound::cli {
+namespace rebound::fleet {
 
 struct FaultRates {
   double error_rate = 0.05;
@@ -43,17 +43,16 @@ struct FaultRates {
   std::chrono::microseconds latency{2000};
 };
 
-class FleetSource {
+class Source {
  public:
-  virtual ~FleetSource() = default;
+  virtual ~Source() = default;
   [[nodiscard]] virtual std::string url() const = 0;
   [[nodiscard]] virtual std::uint64_t requests() const = 0;
   [[nodiscard]] virtual std::uint64_t faults() const = 0;
 
   // Starts the server on 127.0.0.1 and an ephemeral port. Errors: rates
   // outside [0, 1] or summing above 1 (permanent), or the socket (transient).
-  [[nodiscard]] static Result<std::unique_ptr<FleetSource>> start(FleetWorkload workload,
-                                                                  FaultRates faults);
+  [[nodiscard]] static Result<std::unique_ptr<Source>> start(Workload workload, FaultRates faults);
 };
 
-}  // namespace rebound::cli
+}  // namespace rebound::fleet

@@ -1,6 +1,6 @@
 // The test fixtures themselves: HttpServer counts, scripts and faults seen
 // from a raw socket, and the HTTP-date formatter.
-#include "rebound/testing/http_server.hpp"
+#include "rebound/emulator/http_server.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -12,7 +12,7 @@
 #include <string>
 #include <thread>
 
-namespace rebound::testing {
+namespace rebound::emulator {
 namespace {
 
 // Sends raw bytes and reads until the server closes.
@@ -120,4 +120,4 @@ TEST(HttpServer, DestructorEndsAStallAtOnce) {
 }
 
 }  // namespace
-}  // namespace rebound::testing
+}  // namespace rebound::emulator

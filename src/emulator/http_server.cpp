@@ -2,7 +2,7 @@
 // connection fd is listed under the mutex so the destructor can shutdown()
 // them to unblock their recv(); a connection thread closes its own fd under
 // the same mutex, so an fd number is never shut down after it was reused.
-#include "rebound/testing/http_server.hpp"
+#include "rebound/emulator/http_server.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -17,7 +17,7 @@
 #include <cstring>
 #include <ctime>
 
-namespace rebound::testing {
+namespace rebound::emulator {
 namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -432,4 +432,4 @@ void HttpServer::serve(int fd) {
   }
 }
 
-}  // namespace rebound::testing
+}  // namespace rebound::emulator

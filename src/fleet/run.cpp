@@ -1,18 +1,18 @@
-#include "fleet_run.hpp"
+#include "rebound/fleet/run.hpp"
 
-#include <rebound/pool/keyed_cache.hpp>
-#include <rebound/retry/retry_loop.hpp>
-#include <rebound/warehouse/batch_writer.hpp>
-#include <rebound/warehouse/warehouse.hpp>
+#include "rebound/pool/keyed_cache.hpp"
+#include "rebound/retry/retry_loop.hpp"
+#include "rebound/warehouse/batch_writer.hpp"
+#include "rebound/warehouse/open.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <mutex>
 #include <thread>
 
-#include "fleet_fetch.hpp"
+#include "rebound/fleet/fetch.hpp"
 
-namespace rebound::cli {
+namespace rebound::fleet {
 namespace {
 
 using std::chrono::steady_clock;
@@ -27,7 +27,7 @@ double ms_since(steady_clock::time_point start) {
 RetryPolicy rebound_policy(double scale, std::shared_ptr<RetryBudget> budget) {
   RetryPolicy p = wh::default_write_policy(scale);
   for (ClassRule& rule : p.rules) {
-    if (rule.jitter != Jitter::full) rule.jitter = Jitter::decorrelated;
+    if (rule.backoff != BackoffKind::full_jitter) rule.backoff = BackoffKind::decorrelated_jitter;
   }
   p.budget = std::move(budget);
   return p;
@@ -90,7 +90,7 @@ Status prepare_target(wh::Warehouse& warehouse, const std::string& table) {
 
 // Compares the target table with what the workload must have produced.
 Status check_rows(wh::Warehouse& warehouse, const std::string& table,
-                  const std::map<std::int64_t, FleetRecord>& expected, RunStats& stats) {
+                  const std::map<std::int64_t, Record>& expected, RunStats& stats) {
   auto name = wh::parse_table_name(table);
   if (!name) return fail(name.error());
   auto result = warehouse.query("SELECT id, name, score FROM " + name->quoted());
@@ -128,8 +128,8 @@ std::string target_table(Mode mode) {
   return mode == Mode::naive ? "fleet_naive" : "fleet_rebound";
 }
 
-Result<RunStats> run_fleet(const FleetConfig& config, Mode mode, const Progress& progress) {
-  const FleetWorkload& work = config.workload;
+Result<RunStats> run(const Config& config, Mode mode, const Progress& progress) {
+  const Workload& work = config.workload;
   const std::string table = target_table(mode);
   const bool naive = mode == Mode::naive;
 
@@ -336,4 +336,4 @@ Result<RunStats> run_fleet(const FleetConfig& config, Mode mode, const Progress&
   return stats;
 }
 
-}  // namespace rebound::cli
+}  // namespace rebound::fleet

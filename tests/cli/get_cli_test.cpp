@@ -6,12 +6,16 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "rebound/emulator/http_server.hpp"
 #include "rebound/testing/command.hpp"
-#include "rebound/testing/http_server.hpp"
 #include "rebound/testing/nginx_server.hpp"
 
 namespace rebound::testing {
 namespace {
+
+using emulator::HttpServer;
+using emulator::Reply;
+using emulator::ServerRequest;
 
 CommandResult rebound_get(std::vector<std::string> args) {
   args.insert(args.begin(), {REBOUND_BINARY, "get"});

@@ -1,0 +1,36 @@
+// open_warehouse — picks a back end from a warehouse URL and opens it.
+//
+//   auto wh = rebound::warehouse::open_warehouse("postgresql://u:pw@db/stats").value();
+//   auto local = rebound::warehouse::open_warehouse("/tmp/stats.db", {.pool_size = 4});
+//
+// URL forms:
+//   /path/file.db, relative/file.db, sqlite:///abs/path, sqlite://rel/path -> SQLite
+//   postgresql://… and postgres://…                                        -> PostgreSQL
+// Anything else (another scheme, empty) is a permanent Error naming the
+// scheme. Messages never contain the password (rebound::redact_url).
+//
+// Thread safety: a free function; call it from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string_view>
+
+#include "rebound/core/clock.hpp"
+#include "rebound/core/error.hpp"
+#include "rebound/warehouse/warehouse.hpp"
+
+namespace rebound::warehouse {
+
+struct OpenOptions {
+  std::size_t pool_size = 8;  // connections per warehouse (both back ends)
+  Duration acquire_timeout = std::chrono::seconds{5};
+};
+
+// The back end the URL names, opened with `options`. Errors: an empty URL or
+// an unknown scheme (permanent); the back end's own errors when it cannot open.
+[[nodiscard]] Result<std::shared_ptr<Warehouse>> open_warehouse(std::string_view url,
+                                                                const OpenOptions& options = {});
+
+}  // namespace rebound::warehouse
