@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 namespace rebound {
@@ -31,6 +33,21 @@ class ThreadSleeper final : public Sleeper {
  public:
   void sleep_for(Duration d) override {
     if (d > Duration::zero()) std::this_thread::sleep_for(d);
+  }
+  bool sleep_interruptible(Duration d, std::stop_token stop) override {
+    if (stop.stop_requested()) return false;
+    if (!stop.stop_possible()) {
+      sleep_for(d);
+      return true;
+    }
+    // condition_variable_any registers a stop callback that notifies it, so
+    // request_stop() ends the wait at once. The predicate is "stopped":
+    // nothing else ever notifies this local condition variable.
+    std::mutex mu;
+    std::condition_variable_any cv;
+    std::unique_lock lock(mu);
+    (void)cv.wait_for(lock, stop, d, [] { return false; });
+    return !stop.stop_requested();
   }
 };
 

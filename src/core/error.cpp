@@ -6,7 +6,7 @@ namespace rebound {
 namespace {
 constexpr std::array<std::string_view, kErrorClassCount> kNames = {
     "serialization_conflict", "quota_exceeded", "rate_limited", "transient",
-    "too_many_connections",   "non_retriable",  "permanent",
+    "too_many_connections",   "non_retriable",  "permanent",    "circuit_open",
 };
 }  // namespace
 

@@ -27,6 +27,8 @@ struct Client::Impl {
   std::shared_ptr<pool::LeasePool<EasyHandle>> handles;
   detail::HostLimiter hosts;
   Counters counters;
+  std::shared_ptr<CircuitBreakers> breakers;       // per host:port, when configured
+  std::shared_ptr<AdaptiveRateLimiters> limiters;  // per host:port, when configured
 
   explicit Impl(ClientOptions o) : options(std::move(o)), hosts(options.max_per_host) {}
 
@@ -44,7 +46,11 @@ struct Client::Impl {
       return fail(Error::transient("curl_easy_init failed (out of memory?) for " + target.shown));
     }
     CURL* curl = (*lease)->curl;
-    Transfer transfer{.response = {}, .limit = options.max_response_bytes, .too_large = false};
+    Transfer transfer{.response = {},
+                      .limit = options.max_response_bytes,
+                      .too_large = false,
+                      .error_buffer = {},
+                      .stop = request.stop};
     detail::configure_attempt(**lease, options, share.get(), request, headers, transfer, timeout);
     counters.attempts.fetch_add(1, std::memory_order_relaxed);
     const CURLcode code = curl_easy_perform(curl);
@@ -55,13 +61,13 @@ struct Client::Impl {
   Clock& clock() const { return options.clock != nullptr ? *options.clock : steady_clock(); }
 
   Result<Response> send(const Request& request) {
-    counters.requests.fetch_add(1, std::memory_order_relaxed);
-    auto result = send_unchecked(request);
+    const std::uint64_t number = counters.requests.fetch_add(1, std::memory_order_relaxed);
+    auto result = send_unchecked(request, number);
     if (!result) counters.failures.fetch_add(1, std::memory_order_relaxed);
     return result;
   }
 
-  Result<Response> send_unchecked(const Request& request) {
+  Result<Response> send_unchecked(const Request& request, std::uint64_t number) {
     auto target = detail::validate(request, options);
     if (!target) return fail(target.error());
     const detail::Slist headers = detail::header_list(options, request);
@@ -74,12 +80,19 @@ struct Client::Impl {
       if (options.retry.on_retry) options.retry.on_retry(event);
       if (request.on_retry) request.on_retry(event);
     };
+    if (breakers) policy.circuit_breaker = breakers->for_key(target->host_port);
+    if (limiters) policy.rate_limiter = limiters->for_key(target->host_port);
     auto out = retry(
         policy, [&](const Attempt& a) { return attempt(request, *target, headers, idempotent, a); },
         {.operation = {},
          .clock = options.clock,
          .sleeper = options.sleeper,
-         .seed = options.seed});
+         // A fleet of requests must not share one jitter sequence: request
+         // n's loop gets its own stream (request 0 keeps `seed` itself).
+         .seed = options.seed
+                     ? std::optional<std::uint64_t>(*options.seed + number * 0x9e3779b97f4a7c15ULL)
+                     : std::nullopt,
+         .stop = request.stop});
     if (!out) return fail(std::move(out.value).error());
     out.value->attempts = out.report.attempts;
     return std::move(*out.value);
@@ -88,8 +101,24 @@ struct Client::Impl {
 
 Result<std::shared_ptr<Client>> Client::make(ClientOptions options) {
   if (auto ok = detail::check_options(options); !ok) return fail(ok.error());
+  std::shared_ptr<CircuitBreakers> breakers;
+  if (options.circuit_breaker) {
+    if (options.circuit_breaker->clock == nullptr) options.circuit_breaker->clock = options.clock;
+    auto made = CircuitBreakers::make(*options.circuit_breaker);
+    if (!made) return fail(made.error());
+    breakers = std::move(*made);
+  }
+  std::shared_ptr<AdaptiveRateLimiters> limiters;
+  if (options.adaptive_rate) {
+    if (options.adaptive_rate->clock == nullptr) options.adaptive_rate->clock = options.clock;
+    auto made = AdaptiveRateLimiters::make(*options.adaptive_rate);
+    if (!made) return fail(made.error());
+    limiters = std::move(*made);
+  }
   detail::ensure_curl_initialized();
   auto impl = std::make_unique<Impl>(std::move(options));
+  impl->breakers = std::move(breakers);
+  impl->limiters = std::move(limiters);
   if (impl->share.get() == nullptr) return fail(Error::transient("curl_share_init failed"));
   auto handles = pool::LeasePool<EasyHandle>::make(
       {.name = "http handles",
@@ -128,6 +157,14 @@ Result<Response> Client::post(std::string_view url, std::string json_body, Heade
 ClientStats Client::stats() const { return impl_->counters.snapshot(); }
 
 const ClientOptions& Client::options() const noexcept { return impl_->options; }
+
+std::shared_ptr<CircuitBreaker> Client::circuit_breaker(std::string_view host_port) {
+  return impl_->breakers ? impl_->breakers->for_key(host_port) : nullptr;
+}
+
+std::shared_ptr<AdaptiveRateLimiter> Client::rate_limiter(std::string_view host_port) {
+  return impl_->limiters ? impl_->limiters->for_key(host_port) : nullptr;
+}
 
 Client& default_client() {
   static const std::shared_ptr<Client> client = Client::make().value();

@@ -9,6 +9,7 @@
 #include "rebound/core/redact.hpp"
 #include "rebound/http/header_line.hpp"
 #include "rebound/retry/classify.hpp"
+#include "rebound/retry/pushback.hpp"
 
 namespace rebound::http::detail {
 namespace {
@@ -155,6 +156,10 @@ std::size_t Transfer::on_body(char* data, std::size_t size, std::size_t count, v
   return n;
 }
 
+int Transfer::on_progress(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<Transfer*>(self)->stop.stop_requested() ? 1 : 0;
+}
+
 std::size_t Transfer::on_header(char* data, std::size_t size, std::size_t count, void* self) {
   auto* t = static_cast<Transfer*>(self);
   const std::size_t n = size * count;
@@ -261,6 +266,13 @@ void configure_attempt(EasyHandle& handle, const ClientOptions& options, CURLSH*
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
+  if (transfer.stop.stop_possible()) {
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &Transfer::on_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &transfer);
+  } else {
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 1L);
+  }
   if (plain_get) {
     curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
   } else if (method == "HEAD") {
@@ -298,6 +310,11 @@ Result<Response> finish_attempt(CURL* curl, CURLcode code, Transfer& transfer,
   }
   counters.bytes_sent.fetch_add(request.body.size(), std::memory_order_relaxed);
 
+  if (code == CURLE_ABORTED_BY_CALLBACK && request.stop.stop_requested()) {
+    return fail(Error::make(ErrorClass::non_retriable,
+                            "cancelled during the transfer: " + target.shown, "rebound",
+                            "cancelled"));
+  }
   if (code != CURLE_OK) {
     std::string detail = scrub(transfer.error_buffer.data(), target.secrets);
     if (transfer.too_large || code == CURLE_FILESIZE_EXCEEDED) {
@@ -331,6 +348,11 @@ Result<Response> finish_attempt(CURL* curl, CURLcode code, Transfer& transfer,
   Error status_error =
       classify::http(response.status, target.shown + ": HTTP " + std::to_string(response.status),
                      response.header("Retry-After").value_or(""), wall_clock.wall_now());
+  if (status_error.retriable() && !status_error.retry_after) {
+    if (auto reset = response.header("X-RateLimit-Reset")) {
+      status_error.retry_after = parse_ratelimit_reset(*reset, wall_clock.wall_now());
+    }
+  }
   if (status_error.retriable() && !request.return_every_status) {
     if (!idempotent) return fail(not_retried(std::move(status_error), request));
     return fail(std::move(status_error));

@@ -13,6 +13,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,7 +55,12 @@ struct Transfer {
   std::size_t limit = 0;
   bool too_large = false;
   std::array<char, CURL_ERROR_SIZE> error_buffer{};
+  // Request::stop: aborts the transfer from curl's progress callback.
+  std::stop_token stop = {};
 
+  // Called by curl during the transfer (and about once a second when idle):
+  // a non-zero return aborts it with CURLE_ABORTED_BY_CALLBACK.
+  static int on_progress(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t);
   static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* self);
   static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* self);
 };
@@ -82,7 +88,9 @@ void configure_attempt(EasyHandle& handle, const ClientOptions& options, CURLSH*
 // Turns a finished transfer into the attempt's result: counts connections
 // and bytes, maps curl failures (scrubbed of secrets) and retried statuses
 // (classify::http, Retry-After read against `wall_clock`) to Errors, and
-// marks retriable failures of non-idempotent requests not retried.
+// marks retriable failures of non-idempotent requests not retried. A
+// transfer aborted by Request::stop is a non_retriable "cancelled" error;
+// X-RateLimit-Reset stands in for a missing Retry-After.
 [[nodiscard]] Result<Response> finish_attempt(CURL* curl, CURLcode code, Transfer& transfer,
                                               const Request& request, const Target& target,
                                               bool idempotent, const ClientOptions& options,

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <string>
 
+#include "rebound/retry/classify.hpp"
+
 namespace rebound {
 namespace {
 
@@ -30,6 +32,17 @@ Result<std::shared_ptr<RetryBudget>> RetryBudget::make(RetryBudgetOptions option
     return bad("min_tokens", options.min_tokens,
                "must be <= max_tokens (negative: half of max_tokens)");
   }
+  if (options.timeout_cost > options.max_tokens || std::isnan(options.timeout_cost)) {
+    return bad("timeout_cost", options.timeout_cost,
+               "must be <= max_tokens (negative: twice retry_cost)");
+  }
+  for (std::size_t i = 0; i < kErrorClassCount; ++i) {
+    const double c = options.class_cost[i];
+    if (!(c >= 0) || c > options.max_tokens) {
+      return bad("class_cost[" + std::string(to_string(static_cast<ErrorClass>(i))) + "]", c,
+                 "must be in [0, max_tokens]; 0 means retry_cost");
+    }
+  }
   return std::make_shared<RetryBudget>(options);
 }
 
@@ -39,16 +52,35 @@ RetryBudget::RetryBudget(RetryBudgetOptions options) noexcept
       cost_(to_milli(options.retry_cost)),
       refund_(to_milli(options.success_refund)),
       floor_(options.min_tokens < 0 ? max_ / 2 : to_milli(options.min_tokens)),
-      balance_(max_) {}
+      timeout_cost_(options.timeout_cost < 0 ? 2 * cost_ : to_milli(options.timeout_cost)),
+      balance_(max_) {
+  for (std::size_t i = 0; i < kErrorClassCount; ++i) {
+    class_cost_[i] = options.class_cost[i] > 0 ? to_milli(options.class_cost[i]) : cost_;
+  }
+}
 
-bool RetryBudget::try_spend() noexcept {
+bool RetryBudget::try_spend() noexcept { return spend(cost_); }
+
+bool RetryBudget::try_spend(const Error& failure) noexcept { return spend(milli_cost_of(failure)); }
+
+std::int64_t RetryBudget::milli_cost_of(const Error& failure) const noexcept {
+  if (classify::is_timeout(failure)) return timeout_cost_;
+  const auto i = static_cast<std::size_t>(failure.error_class);
+  return i < kErrorClassCount ? class_cost_[i] : cost_;
+}
+
+double RetryBudget::cost_of(const Error& failure) const noexcept {
+  return static_cast<double>(milli_cost_of(failure)) / kScale;
+}
+
+bool RetryBudget::spend(std::int64_t cost) noexcept {
   std::int64_t current = balance_.load(std::memory_order_relaxed);
   do {
-    if (current - cost_ < floor_) {
+    if (current - cost < floor_) {
       denied_.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
-  } while (!balance_.compare_exchange_weak(current, current - cost_, std::memory_order_relaxed));
+  } while (!balance_.compare_exchange_weak(current, current - cost, std::memory_order_relaxed));
   allowed_.fetch_add(1, std::memory_order_relaxed);
   return true;
 }

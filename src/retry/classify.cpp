@@ -186,4 +186,12 @@ std::optional<std::chrono::milliseconds> parse_retry_after(
   return std::nullopt;
 }
 
+bool is_timeout(const Error& e) noexcept {
+  if (e.code == "timeout") return true;
+  if (e.source == "curl") return e.code == "28";
+  if (e.source == "http") return e.code == "408" || e.code == "504";
+  if (e.source == "postgresql") return e.code == "57014";
+  return false;
+}
+
 }  // namespace rebound::classify

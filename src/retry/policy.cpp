@@ -39,13 +39,15 @@ Result<RetryPolicy> make_policy(RetryPolicy policy) {
   if (policy.attempt_timeout && *policy.attempt_timeout <= Duration::zero()) {
     return fail(invalid("attempt_timeout = " + millis(*policy.attempt_timeout) + " (must be > 0)"));
   }
+  if (auto why = invalid_pushback(policy.pushback)) return fail(invalid(std::string(*why)));
   std::array<bool, kErrorClassCount> seen{};
   for (std::size_t i = 0; i < policy.rules.size(); ++i) {
     const ClassRule& rule = policy.rules[i];
     const std::string where = "rule " + std::to_string(i) + ": ";
     if (rule.classes.empty()) return fail(invalid(where + "names no error class"));
     for (ErrorClass c : rule.classes) {
-      if (c == ErrorClass::non_retriable || c == ErrorClass::permanent) {
+      if (c == ErrorClass::non_retriable || c == ErrorClass::permanent ||
+          c == ErrorClass::circuit_open) {
         return fail(invalid(where + std::string(to_string(c)) + " errors can never be retried"));
       }
       auto& flag = seen[static_cast<std::size_t>(c)];
@@ -129,6 +131,9 @@ RetryPolicy compose(RetryPolicy outer, RetryPolicy inner) {
   out.attempt_timeout = outer.attempt_timeout ? outer.attempt_timeout : inner.attempt_timeout;
   out.budget = outer.budget ? outer.budget : inner.budget;
   out.on_retry = outer.on_retry ? outer.on_retry : inner.on_retry;
+  out.pushback = outer.pushback;
+  out.circuit_breaker = outer.circuit_breaker ? outer.circuit_breaker : inner.circuit_breaker;
+  out.rate_limiter = outer.rate_limiter ? outer.rate_limiter : inner.rate_limiter;
   return out;
 }
 

@@ -7,8 +7,9 @@
 namespace rebound {
 namespace {
 
-constexpr std::array<std::string_view, 6> kGiveUpNames = {
-    "none", "not_retriable", "class_limit", "attempt_limit", "deadline", "budget_exhausted"};
+constexpr std::array<std::string_view, 9> kGiveUpNames = {
+    "none",      "not_retriable", "class_limit", "attempt_limit", "deadline", "budget_exhausted",
+    "cancelled", "circuit_open",  "send_rate"};
 
 std::string millis(Duration d) {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
@@ -51,7 +52,82 @@ RetryState::RetryState(const RetryPolicy& policy, const RetryOptions& options) n
     : policy_(policy),
       options_(options),
       clock_(options.clock != nullptr ? options.clock : &coarse_steady_clock()),
-      start_(clock_->now()) {}
+      start_(clock_->now()),
+      guarded_(options.stop.stop_possible() || policy.circuit_breaker != nullptr ||
+               policy.rate_limiter != nullptr) {}
+
+Sleeper& RetryState::sleeper() const noexcept {
+  return options_.sleeper != nullptr ? *options_.sleeper : real_sleeper();
+}
+
+Rng& RetryState::rng() {
+  if (!rng_) rng_ = options_.seed ? Rng{*options_.seed} : Rng::from_entropy();
+  return *rng_;
+}
+
+// The breaker and limiter refusals keep their own message (it says when to
+// come back); after earlier attempts it also says what those were.
+Error RetryState::refused(GiveUpReason why, Error error) {
+  report_.gave_up = why;
+  report_.elapsed = clock_->now() - start_;
+  if (report_.attempts > 0) {
+    error.message += " (after " + std::to_string(report_.attempts) +
+                     (report_.attempts == 1 ? " attempt " : " attempts ") + class_counts(report_) +
+                     ")";
+  }
+  if (!options_.operation.empty()) {
+    error.message += ' ';
+    error.message += options_.operation;
+  }
+  return error;
+}
+
+Error RetryState::cancelled(std::string what) {
+  report_.gave_up = GiveUpReason::cancelled;
+  report_.elapsed = clock_->now() - start_;
+  if (report_.attempts == 0) {
+    what += " before the first attempt";
+  } else {
+    what += " after " + std::to_string(report_.attempts) +
+            (report_.attempts == 1 ? " attempt " : " attempts ") + class_counts(report_);
+  }
+  if (!options_.operation.empty()) {
+    what += ' ';
+    what += options_.operation;
+  }
+  return Error::make(ErrorClass::non_retriable, std::move(what), "rebound", "cancelled");
+}
+
+std::optional<Error> RetryState::admit() {
+  if (options_.stop.stop_requested()) {
+    return cancelled("retry cancelled");
+  }
+  Duration wait{};
+  if (policy_.rate_limiter) {
+    auto reserved = policy_.rate_limiter->reserve();
+    if (!reserved) return refused(GiveUpReason::send_rate, std::move(reserved).error());
+    wait = *reserved;
+  }
+  if (policy_.circuit_breaker) {
+    auto permit = policy_.circuit_breaker->acquire();
+    if (!permit) {
+      if (policy_.rate_limiter) policy_.rate_limiter->cancel_reservation();
+      return refused(GiveUpReason::circuit_open, std::move(permit).error());
+    }
+    permit_ = *permit;
+  }
+  if (wait > Duration::zero()) {
+    const TimePoint before = clock_->now();
+    const bool full = sleeper().sleep_interruptible(wait, options_.stop);
+    report_.slept += full ? wait : std::clamp(clock_->now() - before, Duration::zero(), wait);
+    if (!full) {
+      policy_.rate_limiter->cancel_reservation();
+      if (policy_.circuit_breaker) policy_.circuit_breaker->release(permit_);
+      return cancelled("retry cancelled while waiting for a send token");
+    }
+  }
+  return std::nullopt;
+}
 
 Attempt RetryState::begin_attempt() noexcept {
   ++report_.attempts;
@@ -65,11 +141,13 @@ Attempt RetryState::begin_attempt() noexcept {
 
 void RetryState::on_success() noexcept {
   if (policy_.budget) policy_.budget->on_success();
+  if (policy_.circuit_breaker) policy_.circuit_breaker->on_success(permit_);
+  if (policy_.rate_limiter) policy_.rate_limiter->record(nullptr);
   report_.elapsed = clock_->now() - start_;
 }
 
 Backoff& RetryState::backoff_for(std::size_t rule_index) {
-  if (!rng_) rng_ = options_.seed ? Rng{*options_.seed} : Rng::from_entropy();
+  (void)rng();
   if (backoffs_.size() < policy_.rules.size()) backoffs_.resize(policy_.rules.size());
   std::optional<Backoff>& slot = backoffs_[rule_index];
   if (!slot) {
@@ -101,6 +179,14 @@ void RetryState::give_up(GiveUpReason why, Error& error) {
     case GiveUpReason::budget_exhausted:
       reason = "retry budget exhausted";
       break;
+    case GiveUpReason::cancelled:
+      // Nothing retries a cancelled loop: the caller asked it to end.
+      error.error_class = ErrorClass::non_retriable;
+      error.code = "cancelled";
+      error.source = "rebound";
+      error.retry_after.reset();
+      reason = "retry cancelled";
+      break;
     default:
       return;  // none / not_retriable: the original error stands unchanged
   }
@@ -118,6 +204,8 @@ void RetryState::give_up(GiveUpReason why, Error& error) {
 std::optional<Duration> RetryState::on_failure(Error& error) {
   const ErrorClass c = error.error_class;
   ++report_.failures[static_cast<std::size_t>(c)];
+  if (policy_.circuit_breaker) policy_.circuit_breaker->on_failure(permit_, error);
+  if (policy_.rate_limiter) policy_.rate_limiter->record(&error);
   const Duration elapsed = clock_->now() - start_;
   report_.elapsed = elapsed;
 
@@ -134,16 +222,28 @@ std::optional<Duration> RetryState::on_failure(Error& error) {
     give_up(GiveUpReason::attempt_limit, error);
     return std::nullopt;
   }
-  // The schedule advances even when a hint wins, so the next un-hinted delay
-  // continues the progression instead of restarting it.
   const auto rule_index = static_cast<std::size_t>(rule - policy_.rules.data());
-  const Duration scheduled = backoff_for(rule_index).next();
-  const Duration delay = error.retry_after ? Duration{*error.retry_after} : scheduled;
+  Backoff& backoff = backoff_for(rule_index);
+  Duration delay{};
+  if (error.retry_after && policy_.pushback.honour) {
+    // A server hint: never shorter than asked, clamped, spread so a fleet
+    // that got the same hint does not return in one wave. The server said
+    // when it expects to be ready, so the schedule starts over (gRPC).
+    if (!pushback_rng_) pushback_rng_ = rng().split();
+    delay = pushback_delay(policy_.pushback, Duration{*error.retry_after}, *pushback_rng_);
+    if (policy_.pushback.restart_backoff) {
+      backoff.reset();
+    } else {
+      (void)backoff.next();
+    }
+  } else {
+    delay = backoff.next();
+  }
   if (elapsed + delay >= policy_.deadline) {
     give_up(GiveUpReason::deadline, error);
     return std::nullopt;
   }
-  if (policy_.budget && !policy_.budget->try_spend()) {
+  if (policy_.budget && !policy_.budget->try_spend(error)) {
     give_up(GiveUpReason::budget_exhausted, error);
     return std::nullopt;
   }
@@ -158,10 +258,19 @@ std::optional<Duration> RetryState::on_failure(Error& error) {
   return delay;
 }
 
-void RetryState::sleep(Duration d) {
-  Sleeper& sleeper = options_.sleeper != nullptr ? *options_.sleeper : real_sleeper();
-  sleeper.sleep_for(d);
-  report_.slept += d;
+bool RetryState::sleep(Duration d, Error& error) {
+  if (!options_.stop.stop_possible()) {
+    sleeper().sleep_for(d);
+    report_.slept += d;
+    return true;
+  }
+  const TimePoint before = clock_->now();
+  const bool full = sleeper().sleep_interruptible(d, options_.stop);
+  report_.slept += full ? d : std::clamp(clock_->now() - before, Duration::zero(), d);
+  if (full && !options_.stop.stop_requested()) return true;
+  report_.elapsed = clock_->now() - start_;
+  give_up(GiveUpReason::cancelled, error);
+  return false;
 }
 
 }  // namespace detail

@@ -202,8 +202,13 @@ WriteOutcome BatchWriter::write(RowSet rows) const {
   };
 
   std::int64_t merged = 0;
+  RetryPolicy policy = options_.policy;
+  if (options_.circuit_breakers)
+    policy.circuit_breaker = options_.circuit_breakers->for_key(warehouse_->display_url());
+  if (options_.rate_limiters)
+    policy.rate_limiter = options_.rate_limiters->for_key(warehouse_->display_url());
   auto outcome =
-      retry(options_.policy,
+      retry(policy,
             [&](const Attempt& a) -> Status {
               auto n = warehouse_->merge_rows(
                   table_, options_.keys,
@@ -216,7 +221,10 @@ WriteOutcome BatchWriter::write(RowSet rows) const {
               merged = *n;
               return {};
             },
-            {.operation = operation, .clock = options_.clock, .sleeper = options_.sleeper});
+            {.operation = operation,
+             .clock = options_.clock,
+             .sleeper = options_.sleeper,
+             .stop = options_.stop});
   out.report.retry = outcome.report;
   if (!outcome) return finish(fail(outcome.error()));
   out.report.rows_merged = merged;

@@ -157,14 +157,28 @@ TEST(RetryLoop, DeadlineIsHonouredOnTheInjectedClock) {
       << out.error().message;
 }
 
-TEST(RetryLoop, RetryAfterHintOverridesTheSchedule) {
+TEST(RetryLoop, RetryAfterHintOverridesTheScheduleWithJitterAbove) {
   FakeClock clock;
   Error limited = Error::make(ErrorClass::rate_limited, "slow down", "http", "429");
   limited.retry_after = 7s;
   Script script{.failures = {limited}};
   auto out = retry(policies::quota(), std::ref(script), {.clock = &clock, .sleeper = &clock});
   ASSERT_TRUE(out);
-  EXPECT_EQ(clock.sleeps(), (std::vector<Duration>{7s}));  // not the 5-15 s quota schedule
+  ASSERT_EQ(clock.sleeps().size(), 1u);   // not the 5-15 s quota schedule:
+  EXPECT_GE(clock.sleeps()[0], 7s);       // never sooner than the server asked,
+  EXPECT_LT(clock.sleeps()[0], 10500ms);  // spread over [7 s, 10.5 s) (pushback.jitter 0.5)
+}
+
+TEST(RetryLoop, RetryAfterIsClampedToThePushbackMaximum) {
+  FakeClock clock;
+  Error limited = Error::make(ErrorClass::rate_limited, "slow down", "http", "429");
+  limited.retry_after = std::chrono::hours{2};
+  Script script{.failures = {limited}};
+  auto out = retry(policies::quota(), std::ref(script), {.clock = &clock, .sleeper = &clock});
+  ASSERT_TRUE(out);
+  ASSERT_EQ(clock.sleeps().size(), 1u);
+  EXPECT_GE(clock.sleeps()[0], 300s);  // 2 h clamped to 300 s, then x[1, 1.5)
+  EXPECT_LT(clock.sleeps()[0], 450s);
 }
 
 TEST(RetryLoop, RetryAfterBeyondTheDeadlineGivesUpInsteadOfSleeping) {
@@ -172,7 +186,9 @@ TEST(RetryLoop, RetryAfterBeyondTheDeadlineGivesUpInsteadOfSleeping) {
   Error limited = Error::make(ErrorClass::rate_limited, "slow down", "http", "429");
   limited.retry_after = std::chrono::hours{2};
   Script script{.failures = {limited}};
-  auto out = retry(policies::quota(), std::ref(script), {.clock = &clock, .sleeper = &clock});
+  RetryPolicy p = policies::quota();
+  p.pushback.max = std::chrono::hours{24};
+  auto out = retry(p, std::ref(script), {.clock = &clock, .sleeper = &clock});
   ASSERT_FALSE(out);
   EXPECT_EQ(out.report.gave_up, GiveUpReason::deadline);
   EXPECT_TRUE(clock.sleeps().empty());

@@ -3,6 +3,8 @@
 // (calls) and how much simulated time the herd needs to drain:
 //   rebound herd [--clients-max 100] [--step 10] [--seed 1] [--base 5] [--cap 2000]
 //                [--budget 100] [--runs 10] [--strategies full,decorrelated] [--json]
+//   rebound herd --scenario overload [--seed 1] [--trigger capacity_drop|latency_spike] [--json]
+//                (herd_overload.cpp: the metastable failure and the protections that end it)
 // Simulated time: it finishes in well under a second and the same seed prints
 // the same table. See docs/herd.md for the model and how to read it.
 #include <fmt/format.h>
@@ -21,6 +23,7 @@
 
 #include "cli_output.hpp"
 #include "commands.hpp"
+#include "herd_overload.hpp"
 #include "rebound/sim/herd.hpp"
 
 namespace rebound::cli {
@@ -37,6 +40,8 @@ struct HerdArgs {
   int runs = 10;
   std::vector<std::string> strategies;  // empty: all of sim::herd_strategies()
   bool json = false;
+  std::string scenario = "contention";  // or "overload"
+  std::string trigger = "capacity_drop";
 };
 
 Duration from_ms(double ms) {
@@ -149,6 +154,14 @@ nlohmann::json to_json(const sim::HerdResult& r) {
 }
 
 int run_herd_command(const HerdArgs& a) {
+  if (a.scenario == "overload") {
+    return run_overload_command({.seed = a.seed, .trigger = a.trigger, .json = a.json});
+  }
+  if (a.scenario != "contention") {
+    std::cerr << "rebound herd: --scenario must be contention or overload (got '" << a.scenario
+              << "')\n";
+    return kUsage;
+  }
   if (auto why = invalid_option(a)) {
     std::cerr << "rebound herd: " << *why << "\n";
     return kUsage;
@@ -221,6 +234,10 @@ void add_herd_command(CLI::App& app, int& exit_code) {
                   "smooth (default: all)")
       ->delimiter(',');
   cmd->add_flag("--json", args->json, "Print one JSON document instead of tables");
+  cmd->add_option("--scenario", args->scenario,
+                  "contention (default: clients racing for one row) or overload (a metastable "
+                  "failure under each protection)");
+  cmd->add_option("--trigger", args->trigger, "overload: capacity_drop (default) or latency_spike");
   cmd->callback([args, &exit_code] { exit_code = run_herd_command(*args); });
 }
 

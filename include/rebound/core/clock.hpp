@@ -4,6 +4,7 @@
 //   rebound::Clock& clock = rebound::steady_clock();   // real default
 //   auto t0 = clock.now();
 //   rebound::real_sleeper().sleep_for(10ms);
+//   bool full = rebound::real_sleeper().sleep_interruptible(5s, stop_source.get_token());
 //
 // Tests use rebound::testing::FakeClock, whose sleeper advances the clock
 // instead of blocking.
@@ -13,6 +14,7 @@
 #pragma once
 
 #include <chrono>
+#include <stop_token>
 
 namespace rebound {
 
@@ -32,6 +34,16 @@ class Sleeper {
  public:
   virtual ~Sleeper() = default;
   virtual void sleep_for(Duration d) = 0;
+  // Sleeps `d` or until `stop` is requested, whichever comes first. Returns
+  // true when the whole duration passed and no stop was requested, false
+  // when stopped (at once if the stop was requested before the call). The
+  // real sleeper wakes within microseconds of request_stop(); this default,
+  // for sleepers that never block (fakes), sleeps the whole duration first.
+  virtual bool sleep_interruptible(Duration d, std::stop_token stop) {
+    if (stop.stop_requested()) return false;
+    sleep_for(d);
+    return !stop.stop_requested();
+  }
 };
 
 // Process-wide real implementations (function-local statics: no static init order issues).

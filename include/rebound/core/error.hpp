@@ -34,9 +34,10 @@ enum class ErrorClass : std::uint8_t {
   too_many_connections,    // server connection slots exhausted (53300)
   non_retriable,           // must surface at once (streaming buffer, syntax)
   permanent,               // bad input, permission, not found: retry is futile
+  circuit_open,            // not sent: a circuit breaker is open (retry_after = next probe)
 };
 
-inline constexpr std::size_t kErrorClassCount = 7;
+inline constexpr std::size_t kErrorClassCount = 8;
 
 // Returns the snake_case name used in logs, metrics and JSON.
 [[nodiscard]] std::string_view to_string(ErrorClass c) noexcept;
@@ -59,7 +60,8 @@ struct Error {
   std::optional<std::chrono::milliseconds> retry_after;
 
   [[nodiscard]] bool retriable() const noexcept {
-    return error_class != ErrorClass::non_retriable && error_class != ErrorClass::permanent;
+    return error_class != ErrorClass::non_retriable && error_class != ErrorClass::permanent &&
+           error_class != ErrorClass::circuit_open;
   }
 
   // "serialization_conflict [postgresql 40001]: could not serialize ..."

@@ -19,9 +19,19 @@
 // Retries run through rebound::retry: connection failures, timeouts, 5xx,
 // 408 and 429 for idempotent requests (policies::transient() by default: 3
 // attempts, exponential with full jitter); Retry-After is honoured, capped by
-// the deadline. POST and PATCH are retried only when marked idempotent or
+// the deadline (clamped and jittered). POST and PATCH are retried only when marked idempotent or
 // carrying an Idempotency-Key header. A kept-alive connection the server closed
 // is retried on a new connection, for any method when nothing was sent.
+//
+// Overload protection (docs/overload.md), off unless set in ClientOptions:
+// `circuit_breaker` gives every host:port its own CircuitBreaker (a host that
+// keeps failing is not called until its probe; the request fails at once
+// with circuit_open), `adaptive_rate` its own AdaptiveRateLimiter (429s and
+// quota errors slow the send rate to that host). Retry-After and
+// X-RateLimit-Reset are honoured through the policy's `pushback`: clamped
+// (300 s) and jittered x[1, 1.5). Request::stop cancels a request: its retry
+// sleep ends at once, a transfer in flight within curl's progress interval
+// (at most a second).
 //
 // Requests are validated before anything is sent: http/https URLs only, no
 // CR/LF/NUL in header names or values. Secrets are redacted (redact.hpp) from
@@ -36,6 +46,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -72,6 +83,9 @@ struct Request {
   bool return_every_status = false;
   // Called before each retry sleep, on the calling thread (logs, metrics).
   std::function<void(const RetryEvent&)> on_retry;
+  // Cancels the request: ends a retry sleep at once and aborts a transfer in
+  // flight; the result is a non_retriable error with code "cancelled".
+  std::stop_token stop = {};
 };
 
 struct TlsOptions {
@@ -93,7 +107,14 @@ struct ClientOptions {
   RetryPolicy retry = policies::transient();
   Clock* clock = nullptr;  // retry loop injection (tests); defaults to the real ones
   Sleeper* sleeper = nullptr;
+  // Jitter seed (tests). Request n's retry loop is seeded from (seed, n), so
+  // concurrent requests never share one jitter sequence.
   std::optional<std::uint64_t> seed;
+  // Overload protection, per host:port; off unless set. The defaults of the
+  // option structs are Polly v8's breaker and the AWS SDKs' adaptive mode.
+  // Their clock defaults to `clock` above.
+  std::optional<CircuitBreakerOptions> circuit_breaker;
+  std::optional<AdaptiveRateOptions> adaptive_rate;
 };
 
 class Client {
@@ -114,6 +135,10 @@ class Client {
                                       Headers headers = {});
 
   [[nodiscard]] ClientStats stats() const;
+  // The breaker / limiter of a host ("127.0.0.1:8080"), or nullptr when that
+  // protection is off. Made on first use.
+  [[nodiscard]] std::shared_ptr<CircuitBreaker> circuit_breaker(std::string_view host_port);
+  [[nodiscard]] std::shared_ptr<AdaptiveRateLimiter> rate_limiter(std::string_view host_port);
   [[nodiscard]] const ClientOptions& options() const noexcept;
 
   ~Client();

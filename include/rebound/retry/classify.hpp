@@ -56,6 +56,13 @@ namespace rebound::classify {
 [[nodiscard]] std::optional<std::chrono::milliseconds> parse_retry_after(
     std::string_view value, std::chrono::system_clock::time_point now);
 
+// True when the error is a timeout — the attempt waited its whole time and
+// so cost the server the most: curl 28 (CURLE_OPERATION_TIMEDOUT), HTTP 408
+// and 504, PostgreSQL 57014 (statement timeout), or code "timeout" from any
+// source (the simulator, callables that time out themselves). The retry
+// budget charges these more (RetryBudgetOptions::timeout_cost).
+[[nodiscard]] bool is_timeout(const Error& e) noexcept;
+
 // True when a message text names a serialization conflict (BigQuery, and
 // drivers that only pass text): "could not serialize", "concurrent update",
 // "concurrent write". Case-insensitive.

@@ -19,6 +19,12 @@
 // Classes that no rule names are not retried; non_retriable and permanent
 // can never be named (make_policy rejects them).
 //
+// Overload protection (docs/overload.md), each opt-in: `pushback` says how
+// server hints (Retry-After) are honoured — clamped and jittered by default;
+// `circuit_breaker` and `rate_limiter` are checked before every attempt (a
+// refusal ends the loop with circuit_open / rate_limited, nothing sent) and
+// learn from every outcome; the budget charges per-class costs.
+//
 // Thread safety: immutable after construction; share freely. A shared budget
 // is itself thread-safe; on_retry may be called from many threads at once.
 #pragma once
@@ -31,8 +37,11 @@
 #include <vector>
 
 #include "rebound/core/error.hpp"
+#include "rebound/retry/adaptive_rate.hpp"
 #include "rebound/retry/backoff.hpp"
 #include "rebound/retry/budget.hpp"
+#include "rebound/retry/circuit_breaker.hpp"
+#include "rebound/retry/pushback.hpp"
 
 namespace rebound {
 
@@ -66,6 +75,9 @@ struct RetryPolicy {
   std::optional<Duration> attempt_timeout;
   std::shared_ptr<RetryBudget> budget;  // optional, shared across loops
   std::function<void(const RetryEvent&)> on_retry;
+  Pushback pushback;                                  // server hints: clamped, jittered
+  std::shared_ptr<CircuitBreaker> circuit_breaker;    // optional: one per back end
+  std::shared_ptr<AdaptiveRateLimiter> rate_limiter;  // optional: one per back end
 
   // The rule that retries `c`, or nullptr.
   [[nodiscard]] const ClassRule* rule_for(ErrorClass c) const noexcept;
@@ -96,7 +108,8 @@ namespace policies {
 
 // One policy with the rules of both: each class keeps its own schedule and
 // limit; the deadline is the longer of the two, overall caps add up,
-// on_retry/budget/attempt_timeout come from `outer` when set, else `inner`.
+// on_retry/budget/attempt_timeout/circuit_breaker/rate_limiter come from
+// `outer` when set, else `inner`; pushback comes from `outer`.
 // A class named by both keeps `inner`'s rule (the more specific one).
 [[nodiscard]] RetryPolicy compose(RetryPolicy outer, RetryPolicy inner);
 

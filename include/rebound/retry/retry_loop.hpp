@@ -12,8 +12,14 @@
 //      the original error unchanged;
 //   2. gives up when the class's own limit, the overall attempt cap, or the
 //      deadline is reached, or the shared budget refuses to pay;
-//   3. otherwise sleeps the class's next backoff delay — or the error's
-//      Retry-After hint instead — clipped so it never sleeps past the deadline.
+//   3. otherwise sleeps the class's next backoff delay — or, for an error
+//      with a Retry-After hint, the hint clamped and jittered by
+//      policy.pushback (then the schedule restarts); it gives up rather than
+//      sleep past the deadline.
+// Before every attempt it checks `options.stop` (a stop ends the loop with a
+// non_retriable "cancelled" error; a stop during a sleep ends the sleep at
+// once), the policy's rate limiter (may wait, bounded) and circuit breaker
+// (an open circuit ends the loop with circuit_open; nothing is sent).
 // A give-up error keeps the last error's class, code and source, and its
 // message says why, how many attempts, which classes, and the operation:
 //   "retry budget exhausted after 4 attempts (serialization_conflict x3,
@@ -31,6 +37,7 @@
 #include <exception>
 #include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -50,6 +57,9 @@ enum class GiveUpReason : std::uint8_t {
   attempt_limit,     // RetryPolicy::max_attempts reached
   deadline,          // the next sleep would pass the deadline
   budget_exhausted,  // the shared RetryBudget refused
+  cancelled,         // options.stop was requested
+  circuit_open,      // the policy's circuit breaker refused the attempt
+  send_rate,         // the policy's rate limiter refused (wait over its max_wait)
 };
 
 [[nodiscard]] std::string_view to_string(GiveUpReason r) noexcept;
@@ -80,6 +90,7 @@ struct RetryOptions {
   Clock* clock = nullptr;             // default: coarse_steady_clock(), ms resolution
   Sleeper* sleeper = nullptr;         // default: real_sleeper()
   std::optional<std::uint64_t> seed;  // jitter seed; default: fresh entropy per call
+  std::stop_token stop = {};          // cancels the loop: checked between attempts, ends sleeps
 };
 
 template <class T>
@@ -99,25 +110,39 @@ class RetryState {
  public:
   RetryState(const RetryPolicy& policy, const RetryOptions& options) noexcept;
 
+  // True when admit() has anything to check (a stop token, a breaker, a limiter).
+  [[nodiscard]] bool guarded() const noexcept { return guarded_; }
+  // Before an attempt: the stop token, the rate limiter (may sleep), the
+  // circuit breaker. Returns the error that ends the loop, or nullopt to go on.
+  [[nodiscard]] std::optional<Error> admit();
   [[nodiscard]] Attempt begin_attempt() noexcept;
   void on_success() noexcept;
   // Returns the delay to sleep before the next attempt, or nullopt to give
   // up (then `error` has been rewritten into the final error).
   [[nodiscard]] std::optional<Duration> on_failure(Error& error);
-  void sleep(Duration d);
+  // Sleeps (interruptibly when a stop token is set). Returns false when
+  // cancelled; then `error` has been rewritten into the final error.
+  [[nodiscard]] bool sleep(Duration d, Error& error);
   [[nodiscard]] const RetryReport& report() const noexcept { return report_; }
 
  private:
   [[nodiscard]] Backoff& backoff_for(std::size_t rule_index);
+  [[nodiscard]] Rng& rng();
+  [[nodiscard]] Sleeper& sleeper() const noexcept;
   void give_up(GiveUpReason why, Error& error);
+  [[nodiscard]] Error refused(GiveUpReason why, Error error);
+  [[nodiscard]] Error cancelled(std::string what);
 
   const RetryPolicy& policy_;
-  RetryOptions options_;
+  const RetryOptions& options_;  // the caller's, alive for the whole loop: no stop_token copy
   Clock* clock_;
   TimePoint start_;
   RetryReport report_;
   std::optional<Rng> rng_;                        // seeded lazily: the success path never pays
+  std::optional<Rng> pushback_rng_;               // split off rng_ on the first hint
   std::vector<std::optional<Backoff>> backoffs_;  // one per rule, created on first use
+  bool guarded_ = false;
+  CircuitPermit permit_{};
 };
 
 template <class F>
@@ -142,6 +167,11 @@ template <class F>
   using R = detail::attempt_result_t<F>;
   detail::RetryState state(policy, options);
   for (;;) {
+    if (state.guarded()) {
+      if (std::optional<Error> refused = state.admit()) {
+        return {std::unexpected(std::move(*refused)), state.report()};
+      }
+    }
     R r = detail::invoke_attempt(f, state.begin_attempt());
     if (r.has_value()) {
       state.on_success();
@@ -149,8 +179,9 @@ template <class F>
     }
     Error error = std::move(r).error();
     std::optional<Duration> delay = state.on_failure(error);
-    if (!delay) return {std::unexpected(std::move(error)), state.report()};
-    state.sleep(*delay);
+    if (!delay || !state.sleep(*delay, error)) {
+      return {std::unexpected(std::move(error)), state.report()};
+    }
   }
 }
 

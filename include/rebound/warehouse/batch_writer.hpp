@@ -34,6 +34,11 @@
 // the rows' types with the keys as primary key when create_table is set, else
 // "table does not exist" is returned.
 //
+// Overload protection (docs/overload.md), off unless set: `circuit_breakers`
+// and `rate_limiters` are registries keyed by the warehouse's (redacted) URL,
+// so every writer given the same registry shares one breaker and one send
+// limiter per warehouse; `stop` cancels a write (its retry sleep ends at once).
+//
 // Thread safety: a BatchWriter is immutable after make(); write() may be
 // called from many threads at once (each call leases its own connection).
 #pragma once
@@ -42,11 +47,14 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "rebound/retry/adaptive_rate.hpp"
+#include "rebound/retry/circuit_breaker.hpp"
 #include "rebound/retry/policy.hpp"
 #include "rebound/retry/retry_loop.hpp"
 #include "rebound/warehouse/value.hpp"
@@ -68,6 +76,11 @@ struct BatchWriterOptions {
   Clock* clock = nullptr;      // for the retry loop; default steady_clock()
   Sleeper* sleeper = nullptr;  // default real_sleeper()
   JsonRowsOptions json = {};   // limits for rows_from_json
+  // Overload protection per warehouse URL (shared by every writer given the
+  // same registry); off when null. Defaults: Polly v8 / AWS adaptive mode.
+  std::shared_ptr<CircuitBreakers> circuit_breakers;
+  std::shared_ptr<AdaptiveRateLimiters> rate_limiters;
+  std::stop_token stop = {};  // cancels write(): checked between attempts, ends sleeps
 };
 
 struct WriteReport {
