@@ -3,6 +3,7 @@
 // every key lands exactly once, conflicts happen and are retried, nothing
 // fails, and the pool keeps the server from ever saying "too many clients".
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "backends.hpp"
 #include "workload.hpp"
@@ -41,8 +42,49 @@ TEST(WarehouseConcurrency, SqliteSixtyFourWritersLandEveryKeyExactlyOnce) {
   std::cout << "[ tally    ] " << tally.summary() << "\n";
   EXPECT_EQ(tally.failed, 0) << (tally.errors.empty() ? "" : tally.errors.front());
   EXPECT_EQ(tally.writes, w.threads * w.batches);
-  EXPECT_GT(tally.of(ErrorClass::serialization_conflict), 0) << "no SQLITE_BUSY was ever retried";
+  // Whether 64 threads ever meet inside SQLite's 1 ms busy wait depends on
+  // the scheduler (a loaded 2-core machine often serialises them); that a
+  // busy database is retried is held by SqliteBusyIsRetriedAsAConflict.
+  std::cout << "[ conflicts] " << tally.of(ErrorClass::serialization_conflict)
+            << " SQLITE_BUSY retried\n";
   expect_exact(**wh, "box", w.expected_keys(w.batches));
+}
+
+// Another connection holds the write lock; the writer's first attempt gets
+// SQLITE_BUSY, the retry loop's sleep (an injected sleeper) lets the holder
+// commit, and the second attempt lands the rows: deterministic, no timing.
+TEST(WarehouseConcurrency, SqliteBusyIsRetriedAsAConflict) {
+  TempDir dir;
+  const std::string path = (dir.path() / "busy.db").string();
+  auto wh = make_sqlite_warehouse(
+      {.path = path, .pool_size = 2, .busy_timeout = std::chrono::milliseconds{1}});
+  ASSERT_TRUE(wh) << wh.error().message;
+  ASSERT_TRUE((*wh)->create_table(TableName{.schema = {}, .name = "box"}, workload_schema(),
+                                  std::vector<std::string>{"k"}));
+  sqlite3* holder = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &holder), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(holder, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  struct CommitOnSleep final : Sleeper {
+    sqlite3* holder = nullptr;
+    int sleeps = 0;
+    void sleep_for(Duration) override {
+      if (sleeps++ == 0) sqlite3_exec(holder, "COMMIT", nullptr, nullptr, nullptr);
+    }
+  } sleeper;
+  sleeper.holder = holder;
+  auto writer = BatchWriter::make(*wh, {.table = "box",
+                                        .keys = {"k"},
+                                        .policy = contention_policy(),
+                                        .clock = nullptr,
+                                        .sleeper = &sleeper});
+  ASSERT_TRUE(writer) << writer.error().message;
+  const Workload w;
+  const WriteOutcome out = writer->write(w.batch(0, 0));
+  sqlite3_close(holder);
+  ASSERT_TRUE(out.status) << out.status.error().message;
+  EXPECT_EQ(out.report.retry.attempts, 2);
+  EXPECT_EQ(sleeper.sleeps, 1);
+  EXPECT_EQ(out.report.retry.failures_of(ErrorClass::serialization_conflict), 1);
 }
 
 TEST(WarehouseConcurrency, PostgresSixtyFourSerializableWritersLandEveryKeyExactlyOnce) {
