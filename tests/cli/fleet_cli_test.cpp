@@ -101,7 +101,8 @@ TEST(FleetCli, PostgresNaiveRunsOutOfConnectionsReboundDoesNot) {
 
 TEST(FleetCli, ZeroFaultRatesStillWriteEveryRow) {
   const CommandResult r = fleet(short_fleet(
-      {"--error-rate", "0", "--throttle-rate", "0", "--drop-rate", "0", "--slow-rate", "0"}));
+      {"--error-rate", "0", "--throttle-rate", "0", "--drop-rate", "0", "--slow-rate", "0",
+       "--trigger-ms", "0"}));  // the trigger (an outage) is a fault too
   ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.out << r.err;
   const auto doc = parse(r);
   expect_rows_exact(doc["rebound"]);
