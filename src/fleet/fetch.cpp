@@ -138,7 +138,7 @@ Result<std::unique_ptr<Fetcher>> make_fetcher(FetchMode mode, FetchOptions optio
         CircuitBreakerOptions{.failure_ratio = 0.5,
                               .sampling_duration = std::max<Duration>(
                                   scaled_seconds(5, options.scale), std::chrono::milliseconds{10}),
-                              .minimum_throughput = 20,
+                              .minimum_throughput = 5,
                               .break_duration = scaled_seconds(5, options.scale),
                               .max_break_duration = scaled_seconds(60, options.scale)};
   }
