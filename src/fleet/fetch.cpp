@@ -2,9 +2,12 @@
 
 #include "rebound/http/client.hpp"
 #include "rebound/retry/classify.hpp"
+#include "rebound/retry/pushback.hpp"
 #include "rebound/retry/retry_loop.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <thread>
 
 namespace rebound::fleet {
 namespace {
@@ -72,23 +75,45 @@ class NaiveFetcher final : public ClientFetcher {
 // (transient and 429 with Retry-After honoured, jittered, budgeted).
 class PooledFetcher final : public ClientFetcher {
  public:
-  using ClientFetcher::ClientFetcher;
+  PooledFetcher(std::shared_ptr<http::Client> client, Duration patience)
+      : ClientFetcher(std::move(client)), patience_(patience) {}
 
   FetchOutcome fetch(const std::string& url,
                      const std::function<void(const RetryEvent&)>& on_retry) override {
     FetchOutcome outcome;
-    outcome.attempts = 1;
-    Result<http::Response> response =
-        client_->send({.method = "GET", .url = url, .on_retry = [&](const RetryEvent& e) {
-                         ++outcome.attempts;
-                         on_retry(e);
-                       }});
-    if (response)
-      outcome.latency_ms =
-          std::chrono::duration<double, std::milli>(response->timing.total).count();
-    outcome.body = body_of(std::move(response));
-    return outcome;
+    outcome.attempts = 0;
+    const auto give_up_at = std::chrono::steady_clock::now() + patience_;
+    Rng rng = Rng::from_entropy();
+    for (;;) {
+      ++outcome.attempts;
+      Result<http::Response> response =
+          client_->send({.method = "GET", .url = url, .on_retry = [&](const RetryEvent& e) {
+                           ++outcome.attempts;
+                           on_retry(e);
+                         }});
+      // An open breaker: nothing was sent. Wait for its probe (spread, so the
+      // fleet does not probe in one wave) and ask again, within the patience.
+      if (!response && response.error().error_class == ErrorClass::circuit_open &&
+          response.error().retry_after) {
+        --outcome.attempts;
+        const Duration wait = pushback_delay(
+            {}, std::max<Duration>(*response.error().retry_after, std::chrono::milliseconds{1}),
+            rng);
+        if (std::chrono::steady_clock::now() + wait < give_up_at) {
+          std::this_thread::sleep_for(wait);
+          continue;
+        }
+      }
+      if (response)
+        outcome.latency_ms =
+            std::chrono::duration<double, std::milli>(response->timing.total).count();
+      outcome.body = body_of(std::move(response));
+      return outcome;
+    }
   }
+
+ private:
+  Duration patience_;
 };
 
 }  // namespace
@@ -107,9 +132,20 @@ Result<std::unique_ptr<Fetcher>> make_fetcher(FetchMode mode, FetchOptions optio
   transient.rules[0].max_attempts = 8;
   RetryPolicy retry = policies::compose(policies::quota(options.scale), transient);
   retry.budget = options.budget;
-  auto client = http::Client::make({.retry = retry});
+  http::ClientOptions client_options{.retry = retry};
+  if (options.circuit_breaker) {
+    client_options.circuit_breaker =
+        CircuitBreakerOptions{.failure_ratio = 0.5,
+                              .sampling_duration = std::max<Duration>(
+                                  scaled_seconds(5, options.scale), std::chrono::milliseconds{10}),
+                              .minimum_throughput = 5,
+                              .break_duration = scaled_seconds(5, options.scale),
+                              .max_break_duration = scaled_seconds(60, options.scale)};
+  }
+  auto client = http::Client::make(std::move(client_options));
   if (!client) return fail(client.error());
-  return std::unique_ptr<Fetcher>(std::make_unique<PooledFetcher>(*client));
+  return std::unique_ptr<Fetcher>(
+      std::make_unique<PooledFetcher>(*client, scaled_seconds(600, options.scale)));
 }
 
 RetryPolicy naive_policy(double scale) {

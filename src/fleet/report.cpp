@@ -69,6 +69,35 @@ double spread(const std::vector<double>& values) {
   return std::sqrt(sum_sq / static_cast<double>(values.size() - 1)) / m;
 }
 
+std::optional<double> recovery_ms(const RunStats& run) {
+  if (run.trigger_end_ms < 0 || run.timeline.empty()) return std::nullopt;
+  constexpr double kWindow = 200;  // ms: ~50 attempts at the default size, so noise stays small
+  double last = 0;
+  for (const AttemptMark& m : run.timeline) last = std::max(last, m.at_ms);
+  const auto windows = static_cast<std::size_t>(last / kWindow) + 1;
+  std::vector<double> ok(windows, 0), all(windows, 0);
+  double pre_ok = 0, pre_all = 0;
+  for (const AttemptMark& m : run.timeline) {
+    const auto w = static_cast<std::size_t>(m.at_ms / kWindow);
+    all[w] += 1;
+    ok[w] += m.ok ? 1 : 0;
+    if (m.at_ms < run.trigger_start_ms) {
+      pre_all += 1;
+      pre_ok += m.ok ? 1 : 0;
+    }
+  }
+  const double level = pre_all > 0 ? pre_ok / pre_all : 1.0;
+  const auto first = static_cast<std::size_t>(std::ceil(run.trigger_end_ms / kWindow));
+  if (first >= windows) return std::nullopt;  // the run ended inside the trigger
+  // Walk back from the end while windows are healthy; empty windows (all
+  // processors waiting for a breaker's probe) neither break nor prove it.
+  std::size_t from = windows;
+  while (from > first && (all[from - 1] == 0 || ok[from - 1] / all[from - 1] >= 0.9 * level))
+    --from;
+  if (from == windows) return std::nullopt;
+  return std::max(0.0, static_cast<double>(from) * kWindow - run.trigger_end_ms);
+}
+
 std::vector<SuccessRow> success_rows(const RunStats& naive, const RunStats& rebound) {
   std::vector<SuccessRow> rows;
   // Medians: the first lookup of the rebound run creates the client, and
@@ -136,6 +165,22 @@ std::vector<SuccessRow> success_rows(const RunStats& naive, const RunStats& rebo
                   .rebound = fmt::format("{}/{}", rebound.operations_failed, rebound.operations),
                   .target = "0",
                   .pass = rebound.operations_failed == 0});
+  if (rebound.trigger_end_ms >= 0) {
+    auto text = [](const RunStats& r) {
+      if (r.wall_seconds * 1000 <= r.trigger_end_ms) return std::string("n/a (run ended first)");
+      const std::optional<double> ms = recovery_ms(r);
+      return ms ? fmt::format("{:.0f} ms", *ms) : std::string("never");
+    };
+    // A run shorter than the trigger has nothing to recover from: not scored.
+    const bool outlived = rebound.wall_seconds * 1000 > rebound.trigger_end_ms;
+    const std::optional<double> recovered = recovery_ms(rebound);
+    rows.push_back({.metric = "recovery after the trigger",
+                    .naive = text(naive),
+                    .rebound = text(rebound) + (outlived && recovered ? " (recovered)" : ""),
+                    .target = "recovers within the run",
+                    .pass = !outlived || recovered.has_value(),
+                    .scored = outlived});
+  }
   rows.push_back({.metric = "wall time",
                   .naive = fmt::format("{:.2f} s", naive.wall_seconds),
                   .rebound = fmt::format("{:.2f} s", rebound.wall_seconds),
@@ -177,8 +222,12 @@ void print_table(std::ostream& out, const std::vector<SuccessRow>& rows) {
 }
 
 nlohmann::json to_json(const RunStats& r) {
+  const std::optional<double> recovered = recovery_ms(r);
   return {
       {"mode", r.mode},
+      {"trigger_ms", r.trigger_end_ms < 0 ? nlohmann::json(nullptr)
+                                          : nlohmann::json({r.trigger_start_ms, r.trigger_end_ms})},
+      {"recovered_ms", recovered ? nlohmann::json(*recovered) : nlohmann::json(nullptr)},
       {"client_acquire_ns",
        {{"p50", percentile(r.client_acquire_ns, 50)},
         {"mean", mean(r.client_acquire_ns)},

@@ -381,6 +381,10 @@ Result<RunStats> run(const Config& config, Mode mode, const Progress& progress) 
   RunStats stats;
   stats.mode = naive ? "naive" : "rebound";
   stats.wall_seconds = ms_since(start) / 1000;
+  if (config.trigger_for.count() > 0) {
+    stats.trigger_start_ms = static_cast<double>(config.trigger_after.count());
+    stats.trigger_end_ms = static_cast<double>((config.trigger_after + config.trigger_for).count());
+  }
   for (Shard& shard : shards) {
     RunStats& s = shard.stats;
     auto append = [](auto& into, auto& from) { into.insert(into.end(), from.begin(), from.end()); };

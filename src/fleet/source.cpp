@@ -55,6 +55,9 @@ class BuiltinSource final : public Source {
   std::string url() const override { return server_->url(""); }
   std::uint64_t requests() const override { return server_->requests_served(); }
   std::uint64_t faults() const override { return faults_served_.load(); }
+  void mark_run_start() override {
+    run_start_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count());
+  }
 
  private:
   // The same request path meets the same fault on its n-th visit, in every run.
@@ -78,6 +81,13 @@ class BuiltinSource final : public Source {
     return Injected::none;
   }
 
+  bool degraded() const {
+    if (faults_.trigger_for.count() <= 0) return false;
+    const auto since = std::chrono::steady_clock::now().time_since_epoch() -
+                       std::chrono::steady_clock::duration{run_start_ns_.load()};
+    return since >= faults_.trigger_after && since < faults_.trigger_after + faults_.trigger_for;
+  }
+
   Reply serve(const ServerRequest& req) {
     if (req.path == "/")
       return Reply::text(200, "rebound fleet source: GET /batch?processor=P&batch=B\n");
@@ -94,6 +104,10 @@ class BuiltinSource final : public Source {
     // request (DNS lookup, TCP handshake, TLS 1.2 handshake), every response one more.
     std::this_thread::sleep_for(faults_.latency * (req.on_connection == 0 ? 5 : 1));
     const Injected fault = fault_for(processor, batch);
+    if (degraded()) {
+      faults_served_.fetch_add(1);
+      return Reply::text(503, R"({"error":"injected: degraded, inside the fleet trigger window"})");
+    }
     if (fault != Injected::none) faults_served_.fetch_add(1);
     switch (fault) {
       case Injected::error:
@@ -119,6 +133,8 @@ class BuiltinSource final : public Source {
   std::mutex mu_;
   std::unordered_map<std::uint64_t, std::uint64_t> visits_;
   std::atomic<std::uint64_t> faults_served_{0};
+  std::atomic<std::chrono::steady_clock::rep> run_start_ns_{
+      std::chrono::steady_clock::now().time_since_epoch().count()};
 };
 
 }  // namespace
@@ -129,6 +145,8 @@ Result<std::unique_ptr<Source>> Source::start(Workload workload, FaultRates faul
     if (!(rate >= 0 && rate <= 1))
       return fail(Error::permanent("fault rates must be within [0, 1]"));
   }
+  if (faults.trigger_after.count() < 0 || faults.trigger_for.count() < 0)
+    return fail(Error::permanent("trigger_after and trigger_for must be >= 0 ms"));
   if (faults.error_rate + faults.throttle_rate + faults.drop_rate + faults.slow_rate > 1) {
     return fail(Error::permanent("fault rates must add up to at most 1"));
   }

@@ -201,7 +201,11 @@ Error CircuitBreaker::open_error(std::int64_t now, std::string_view why) const {
   }
   message += "; next probe in " + seconds_text(left) + "; not sent";
   Error e = Error::make(ErrorClass::circuit_open, std::move(message), "rebound", "circuit_open");
-  e.retry_after = std::chrono::ceil<std::chrono::milliseconds>(std::chrono::nanoseconds{left});
+  // Half-open, the next probe is due when the one in flight answers: ask
+  // again after a tenth of the base break rather than at once.
+  const std::int64_t wait =
+      left > 0 ? left : std::chrono::nanoseconds{options_.break_duration}.count() / 10;
+  e.retry_after = std::chrono::ceil<std::chrono::milliseconds>(std::chrono::nanoseconds{wait});
   return e;
 }
 

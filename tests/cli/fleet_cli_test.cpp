@@ -88,8 +88,10 @@ TEST(FleetCli, SqliteShortRunMeetsTheCountedTargetsWithRowsExact) {
 
 TEST(FleetCli, PostgresNaiveRunsOutOfConnectionsReboundDoesNot) {
   const std::string url = postgres().url();
-  const CommandResult r = fleet({"--processors", "32", "--batches", "12", "--rows", "10", "--json",
-                                 "--quiet", "--warehouse", url, "--pool-size", "6"});
+  // No outage here: this test is about connections (fleet_trigger_cli_test covers the trigger).
+  const CommandResult r =
+      fleet({"--processors", "32", "--batches", "12", "--rows", "10", "--json", "--quiet",
+             "--warehouse", url, "--pool-size", "6", "--trigger-ms", "0"});
   ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.out << r.err;
   const auto doc = parse(r);
   ASSERT_TRUE(doc.is_object()) << r.err;
@@ -100,8 +102,9 @@ TEST(FleetCli, PostgresNaiveRunsOutOfConnectionsReboundDoesNot) {
 }
 
 TEST(FleetCli, ZeroFaultRatesStillWriteEveryRow) {
-  const CommandResult r = fleet(short_fleet(
-      {"--error-rate", "0", "--throttle-rate", "0", "--drop-rate", "0", "--slow-rate", "0"}));
+  const CommandResult r = fleet(
+      short_fleet({"--error-rate", "0", "--throttle-rate", "0", "--drop-rate", "0", "--slow-rate",
+                   "0", "--trigger-ms", "0"}));  // the trigger (an outage) is a fault too
   ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.out << r.err;
   const auto doc = parse(r);
   expect_rows_exact(doc["rebound"]);

@@ -36,6 +36,10 @@ struct FleetArgs {
   std::string source;
   FaultRates faults;
   double latency_ms = 2.0;
+  // The built-in source's outage (the trigger): from this far into each run,
+  // for this long; 0 length turns it off.
+  int trigger_after_ms = 200;
+  int trigger_ms = 300;
   double scale = 0.01;
   std::size_t pool_size = 8;
   bool json = false;
@@ -102,6 +106,10 @@ std::string validate(const FleetArgs& a) {
   const double sum =
       a.faults.error_rate + a.faults.throttle_rate + a.faults.drop_rate + a.faults.slow_rate;
   if (sum > 1) return fmt::format("fault rates add up to {} (must be <= 1)", sum);
+  if (a.trigger_after_ms < 0 || a.trigger_after_ms > 3'600'000)
+    return fmt::format("--trigger-after-ms {} must be in [0, 3600000]", a.trigger_after_ms);
+  if (a.trigger_ms < 0 || a.trigger_ms > 3'600'000)
+    return fmt::format("--trigger-ms {} must be in [0, 3600000] (0: no trigger)", a.trigger_ms);
   if (!(a.latency_ms >= 0 && a.latency_ms <= 1000))
     return fmt::format("--latency-ms {} must be in [0, 1000]", a.latency_ms);
   if (!(a.scale > 0 && a.scale <= 1)) return fmt::format("--scale {} must be in (0, 1]", a.scale);
@@ -150,6 +158,10 @@ int run_fleet_command(const FleetArgs& args) {
   if (args.source.empty()) {
     FaultRates faults = args.faults;
     faults.latency = std::chrono::microseconds{static_cast<std::int64_t>(args.latency_ms * 1000)};
+    faults.trigger_after = std::chrono::milliseconds{args.trigger_after_ms};
+    faults.trigger_for = std::chrono::milliseconds{args.trigger_ms};
+    config.trigger_after = faults.trigger_after;
+    config.trigger_for = faults.trigger_for;
     auto started = Source::start(workload, faults);
     if (!started) {
       std::cerr << "rebound fleet: cannot start the built-in source: " << started.error().message
@@ -177,6 +189,7 @@ int run_fleet_command(const FleetArgs& args) {
   const Mode modes[2] = {Mode::naive, Mode::rebound};
   for (int i = 0; i < 2; ++i) {
     ProgressBar bar(show_progress, i == 0 ? "naive" : "rebound");
+    if (source) source->mark_run_start();  // both runs meet the outage at the same point
     auto result = fleet::run(config, modes[i], [&](std::uint64_t done, std::uint64_t total) {
       bar.update(done, total);
     });
@@ -205,7 +218,9 @@ int run_fleet_command(const FleetArgs& args) {
                             {"warehouse", redact_url(config.warehouse_url)},
                             {"source", source ? "built-in" : config.source_url},
                             {"scale", args.scale},
-                            {"latency_ms", args.latency_ms}}},
+                            {"latency_ms", args.latency_ms},
+                            {"trigger_after_ms", source ? args.trigger_after_ms : 0},
+                            {"trigger_ms", source ? args.trigger_ms : 0}}},
                           {"naive", to_json(runs[0])},
                           {"rebound", to_json(runs[1])},
                           {"table", to_json(rows)},
@@ -216,10 +231,14 @@ int run_fleet_command(const FleetArgs& args) {
         "rebound fleet: {} processors x {} batches x {} rows over {} keys; warehouse {}; source "
         "{}\n"
         "retry delays scaled x{} (the guide's 1 s is {} ms here); simulated network round trip {} "
-        "ms\n\n",
+        "ms{}\n\n",
         args.processors, args.batches, args.rows, workload.key_space,
         redact_url(config.warehouse_url), source ? "built-in (faults injected)" : config.source_url,
-        args.scale, 1000 * args.scale, args.latency_ms);
+        args.scale, 1000 * args.scale, args.latency_ms,
+        source && args.trigger_ms > 0
+            ? fmt::format("; trigger: the source answers 503 from {} ms for {} ms of each run",
+                          args.trigger_after_ms, args.trigger_ms)
+            : std::string());
     print_table(std::cout, rows);
     std::cout << "\n"
               << (pass ? "PASS: the rebound way meets every target\n"
@@ -281,6 +300,13 @@ void add_fleet_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--slow-rate", args->faults.slow_rate, "built-in source: share of slow responses")
       ->capture_default_str();
   cmd->add_option("--latency-ms", args->latency_ms, "built-in source: simulated network round trip")
+      ->capture_default_str();
+  cmd->add_option("--trigger-after-ms", args->trigger_after_ms,
+                  "built-in source: the outage starts this far into each run")
+      ->capture_default_str();
+  cmd->add_option(
+         "--trigger-ms", args->trigger_ms,
+         "built-in source: the outage (every /batch answered 503) lasts this long; 0 = none")
       ->capture_default_str();
   cmd->add_option("--scale", args->scale, "retry delays = the guide's seconds x scale")
       ->capture_default_str();

@@ -24,6 +24,13 @@ enum class FetchMode { new_connection_each_request, pooled };
 struct FetchOptions {
   double scale = 0.01;                  // retry delays: the guide's seconds × scale
   std::shared_ptr<RetryBudget> budget;  // pooled mode: shared with the writes
+  // Pooled mode: a circuit breaker on the source. While it is open a fetch
+  // waits for the probe time the breaker names (jittered, bounded by the
+  // quota deadline) and asks again, instead of burning its retries on an
+  // outage. Its break is Polly's 5 s times `scale`, its window 5 s times
+  // `scale` (a fleet run lasts about a second), its ratio 0.5 because the
+  // built-in source fails ~9% of requests by design.
+  bool circuit_breaker = true;
 };
 
 struct FetchOutcome {

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,7 +52,16 @@ struct RunStats {
   std::vector<double> retry_delays_ms;  // every sleep before a retry
   std::vector<AttemptMark> timeline;
   std::vector<std::string> sample_errors;  // a few final errors, for the report
+  // The source's trigger window in this run's time; negative: no trigger.
+  double trigger_start_ms = -1;
+  double trigger_end_ms = -1;
 };
+
+// Time from the end of the trigger until the share of successful attempts
+// (HTTP and write attempts and finished operations, from the timeline) in
+// every later 200 ms window stays at or above 90% of its pre-trigger level;
+// nullopt when it never does within the run, or when there was no trigger.
+[[nodiscard]] std::optional<double> recovery_ms(const RunStats& run);
 
 struct SuccessRow {
   std::string metric;

@@ -15,11 +15,14 @@
 //   rebound  one cached client per warehouse URL (keyed cache + bounded pool),
 //            one pooled HTTP client, the composed retry policy (quota outer,
 //            serialization inner, transient) with decorrelated jitter and a
-//            shared retry budget.
+//            shared retry budget, and a circuit breaker on the source that
+//            makes processors wait for its probe during an outage instead of
+//            burning their retries (docs/overload.md).
 //
 // Thread safety: run starts and joins its own threads; call it from one thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -41,6 +44,9 @@ struct Config {
   double scale = 0.01;         // retry delays: the guide's seconds × scale
   std::size_t pool_size = 8;   // rebound: warehouse connections per URL
   metrics::Registry* registry = nullptr;  // counters of both runs, labelled by mode
+  // The source's trigger window (built-in source), for the recovery row.
+  std::chrono::milliseconds trigger_after{0};
+  std::chrono::milliseconds trigger_for{0};  // 0: no trigger
 };
 
 // Called after each finished operation with (done, total), from worker threads.

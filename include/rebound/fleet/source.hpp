@@ -12,6 +12,10 @@
 //   throttle_rate  429 Too Many Requests with Retry-After: 1
 //   drop_rate      connection closed without a response
 //   slow_rate      response delayed by `slow_delay`
+// The trigger: from `trigger_after` for `trigger_for` after mark_run_start(),
+// the source is degraded — every /batch request is answered 503 — then it is
+// healthy again (a short outage, the trigger of a metastable failure; see
+// docs/overload.md). A zero `trigger_for` means no trigger.
 // `latency` models the network between a processor and a remote API: every
 // response waits one round trip, and every new connection waits four more
 // (a DNS lookup — requests.get caches none —, the TCP handshake and the two
@@ -41,6 +45,8 @@ struct FaultRates {
   double slow_rate = 0.02;
   std::chrono::milliseconds slow_delay{30};
   std::chrono::microseconds latency{2000};
+  std::chrono::milliseconds trigger_after{0};  // since mark_run_start()
+  std::chrono::milliseconds trigger_for{0};    // 0: no trigger
 };
 
 class Source {
@@ -49,6 +55,9 @@ class Source {
   [[nodiscard]] virtual std::string url() const = 0;
   [[nodiscard]] virtual std::uint64_t requests() const = 0;
   [[nodiscard]] virtual std::uint64_t faults() const = 0;
+  // Starts the trigger's clock: call it when a run begins, so every run meets
+  // the same outage at the same point.
+  virtual void mark_run_start() = 0;
 
   // Starts the server on 127.0.0.1 and an ephemeral port. Errors: rates
   // outside [0, 1] or summing above 1 (permanent), or the socket (transient).

@@ -21,10 +21,9 @@
 //              names the back end, the failure count and that time. After
 //              the break it moves to half-open on the next acquire().
 //   half-open  at most `half_open_probes` calls go through as probes; the
-//              others fail fast. A probe that succeeds (or fails with a class
-//              that is not counted: a 404 is not the server's fault) closes
-//              the breaker with an empty window; a counted failure re-opens it
-//              for a longer break.
+//              others fail fast (retry_after: a tenth of break_duration). A probe that succeeds (or
+//              fails with a class that is not counted: a 404 is not the server's fault) closes the
+//              breaker with an empty window; a counted failure re-opens it for a longer break.
 // Break n (consecutive trips without a successful probe) lasts
 //   min(max_break_duration, break_duration * break_multiplier^(n-1)) * uniform[1, 1 + break_jitter)
 // so a fleet of breakers that tripped together does not probe together.
