@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <sstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "rebound/emulator/bigquery/emulator.hpp"
 #include "rebound/emulator/http_server.hpp"
@@ -151,10 +151,9 @@ TEST_F(SecretsCli, AuthorizedUserAndFailingRunsLeakNothing) {
 TEST_F(SecretsCli, FleetWithAServiceAccountKeyLeaksNothingIntoOutputJsonOrMetrics) {
   ::setenv("GOOGLE_APPLICATION_CREDENTIALS", (dir_ / "sa.json").c_str(), 1);
   const std::string metrics = (dir_ / "fleet.prom").string();
-  auto r = testing::run_command({REBOUND_BINARY, "fleet", "--processors", "2", "--batches", "2",
-                                 "--rows", "5", "--warehouse",
-                                 "bigquery://p/d?endpoint=" + emu_->url(), "--json", "--quiet",
-                                 "--metrics", metrics});
+  auto r = testing::run_command(
+      {REBOUND_BINARY, "fleet", "--processors", "2", "--batches", "2", "--rows", "5", "--warehouse",
+       "bigquery://p/d?endpoint=" + emu_->url(), "--json", "--quiet", "--metrics", metrics});
   auto doc = json::parse(r.out, nullptr, false);
   ASSERT_TRUE(doc.is_object()) << r.out << r.err;
   EXPECT_GE(issued_, 1);  // the fleet did authenticate with the key
