@@ -3,7 +3,11 @@
 // plus helpers for JSON calls, multipart bodies and polling a job to DONE.
 #pragma once
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -28,6 +32,18 @@ struct Call {
 class BqTest : public ::testing::Test {
  protected:
   void SetUp() override { start(default_options()); }
+
+  // A client that opens a new connection per request: a dropped reply then
+  // surfaces as a transport error instead of libcurl's silent re-send on a
+  // reused connection.
+  void fresh_connections() {
+    RetryPolicy none = policies::transient();
+    none.max_attempts = 1;
+    client_ =
+        http::Client::make(
+            {.total_timeout = std::chrono::seconds{20}, .reuse_connections = false, .retry = none})
+            .value();
+  }
 
   static Options default_options() {
     return Options{.project = "p", .pending_polls = 1, .running_polls = 1, .frozen_clock_ms = kT0};
@@ -57,6 +73,16 @@ class BqTest : public ::testing::Test {
                             .idempotency = http::Idempotency::not_idempotent,
                             .timeout = timeout});
     Call c;
+    const bool status_error = !r && r.error().source == "http" && !r.error().code.empty() &&
+                              r.error().code.find_first_not_of("0123456789") == std::string::npos;
+    if (status_error) {
+      // rebound's client turns 5xx/429/408 into errors without the body; the
+      // status is kept (raw_call() reads such bodies).
+      c.status = std::stoi(r.error().code);
+      c.error = r.error().describe();
+      c.j = json::parse("", nullptr, false);
+      return c;
+    }
     if (!r) {
       c.transport_error = true;
       c.error = r.error().describe();
@@ -66,6 +92,41 @@ class BqTest : public ::testing::Test {
     c.body = r->body;
     c.j = json::parse(r->body, nullptr, false);
     c.response = *r;
+    return c;
+  }
+
+  // One HTTP/1.1 exchange on a fresh socket (Connection: close): status and
+  // body of any reply, including the 5xx/429 bodies rebound's client drops.
+  Call raw_call(const std::string& method, const std::string& path, const std::string& body) {
+    Call c;
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(emu_->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd);
+      c.transport_error = true;
+      return c;
+    }
+    const std::string request =
+        method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\nConnection: close\r\n\r\n" + body;
+    (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    std::string out;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    const auto head_end = out.find("\r\n\r\n");
+    if (out.size() < 12 || head_end == std::string::npos) {
+      c.transport_error = true;
+      return c;
+    }
+    c.status = std::stoi(out.substr(9, 3));
+    c.body = out.substr(head_end + 4);
+    c.j = json::parse(c.body, nullptr, false);
     return c;
   }
 
