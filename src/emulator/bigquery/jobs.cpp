@@ -143,8 +143,12 @@ std::optional<BqError> Emulator::Impl::configure_query(Job& job, std::string& lo
     return std::nullopt;
   }
   job.plan = *plan;
-  if (location.empty() && plan->target) {
-    location = store->dataset_location(plan->target->project, plan->target->dataset).value_or("");
+  // No location given: the (first) dataset the query names decides, as in BigQuery.
+  const TableRef* first = plan->target           ? &*plan->target
+                          : plan->tables.empty() ? nullptr
+                                                 : &plan->tables.front();
+  if (location.empty() && first) {
+    location = store->dataset_location(first->project, first->dataset).value_or("");
   }
   return std::nullopt;
 }
@@ -344,12 +348,14 @@ std::optional<BqError> Emulator::Impl::run_effects(Job& job) {
               " would affect rows in the streaming buffer, which is not supported");
     }
   }
-  if (plan.target) {
-    auto loc = store->dataset_location(plan.target->project, plan.target->dataset);
+  // Every dataset the query names must live in the job's location.
+  std::vector<TableRef> named = plan.tables;
+  if (plan.target) named.push_back(*plan.target);
+  for (const TableRef& ref : named) {
+    auto loc = store->dataset_location(ref.project, ref.dataset);
     if (loc && upper_location(*loc) != upper_location(job.location)) {
-      return BqError::not_found("Not found: Dataset " + plan.target->project + ":" +
-                                plan.target->dataset + " was not found in location " +
-                                job.location);
+      return BqError::not_found("Not found: Dataset " + ref.project + ":" + ref.dataset +
+                                " was not found in location " + job.location);
     }
   }
   auto params = parse_params(q);

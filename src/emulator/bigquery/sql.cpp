@@ -129,6 +129,7 @@ BqResult<StatementPlan> Store::plan(const std::string& sql, const std::string& p
   // Catch unsupported constructs and foreign projects before the job exists.
   auto rewritten = rewrite(*tokens, 0, tokens->size(), ctx);
   if (!rewritten) return bq_fail(rewritten.error());
+  plan->tables = ctx.tables;
   return plan;
 }
 
