@@ -282,6 +282,11 @@ void HttpServer::script(const std::string& path, std::vector<Reply> replies) {
   scripts_[path] = Script{.replies = std::move(replies), .next = 0};
 }
 
+void HttpServer::set_request_log_limit(std::size_t limit) {
+  std::lock_guard lock(mu_);
+  log_limit_ = limit;
+}
+
 void HttpServer::set_handler(Handler handler) {
   std::lock_guard lock(mu_);
   handler_ = std::move(handler);
@@ -352,7 +357,7 @@ Reply HttpServer::reply_for(const ServerRequest& request) {
   Handler handler;
   {
     std::lock_guard lock(mu_);
-    if (log_.size() < 10000) log_.push_back(request);
+    if (log_.size() < log_limit_) log_.push_back(request);
     if (auto it = scripts_.find(request.path);
         it != scripts_.end() && !it->second.replies.empty()) {
       Script& s = it->second;

@@ -44,8 +44,8 @@ Result<std::shared_ptr<warehouse::Warehouse>> open_for_mode(std::string_view url
   auto client = bigquery::Client::make(
       {.config = std::move(*config),
        .rest = {.retry = std::move(requests)},
-       .jobs = {.poll_initial = scaled(std::chrono::milliseconds{200}, scale * 10),
-                .poll_maximum = scaled(std::chrono::seconds{5}, scale * 10),
+       .jobs = {.poll_initial = scaled(std::chrono::milliseconds{200}, scale),
+                .poll_maximum = scaled(std::chrono::seconds{5}, scale),
                 .max_attempts = naive ? 1 : 5,
                 .rerun_initial = scaled(std::chrono::seconds{1}, scale),
                 .rerun_maximum = scaled(std::chrono::seconds{60}, scale)},

@@ -309,7 +309,16 @@ Result<RunStats> run(const Config& config, Mode mode, const Progress& progress) 
         auto fresh = open_for_mode(config.warehouse_url, Mode::naive, config.scale, 1);
         if (fresh) {
           // Connecting is part of making a client: do it now, as a new client would.
-          auto connected = (*fresh)->with_session([](wh::Session&) -> Status { return {}; });
+          // (BigQuery has no session to open: a new client's first call opens
+          // its connection, so the naive client makes one.)
+          auto connected = (*fresh)->with_session([&](wh::Session& s) -> Status {
+            if (!naive_bigquery) return {};
+            auto target = wh::parse_table_name(table);
+            if (!target) return fail(std::move(target.error()));
+            auto described = s.describe(*target);
+            if (!described) return fail(std::move(described.error()));
+            return {};
+          });
           if (!connected) {
             if (connected.error().error_class == ErrorClass::too_many_connections)
               ++st.too_many_connections;

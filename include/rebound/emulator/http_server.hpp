@@ -117,6 +117,9 @@ class HttpServer {
   // Scripts win over the handler. Replacing a script restarts it.
   void script(const std::string& path, std::vector<Reply> replies);
   void set_handler(Handler handler);
+  // How many requests requests() keeps (default 10 000); 0 keeps none, for
+  // long-running servers whose request bodies are large (uploads).
+  void set_request_log_limit(std::size_t limit);
 
   [[nodiscard]] std::uint64_t connections_accepted() const noexcept;
   [[nodiscard]] std::uint64_t requests_served() const noexcept;  // complete requests read
@@ -146,6 +149,7 @@ class HttpServer {
   };
   std::map<std::string, Script, std::less<>> scripts_;
   std::vector<ServerRequest> log_;
+  std::size_t log_limit_ = 10000;
   std::vector<int> open_fds_;
   struct Worker {
     std::thread thread;

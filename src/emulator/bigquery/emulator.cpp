@@ -183,7 +183,9 @@ Reply Emulator::Impl::handle(const ServerRequest& request) {
       reply.fault == Fault::drop || reply.fault == Fault::reset || reply.fault == Fault::stall;
   entry.status = silent ? 0 : reply.status;
   entry.fault = plan.names;
-  if (log.size() < 100000) log.push_back(std::move(entry));
+  // Bounded: the oldest entries go first.
+  if (log.size() >= kLogLimit) log.pop_front();
+  log.push_back(std::move(entry));
   return reply;
 }
 
@@ -344,6 +346,7 @@ Result<std::unique_ptr<Emulator>> Emulator::start(Options options) {
       options.port, [raw](const ServerRequest& request) { return raw->handle(request); });
   if (!server) return bad(server.error().message);
   impl->server = std::move(*server);
+  impl->server->set_request_log_limit(0);  // the emulator keeps its own, bounded log
   return std::unique_ptr<Emulator>(new Emulator(std::move(impl)));
 }
 
@@ -395,7 +398,7 @@ void Emulator::set_clock(std::int64_t unix_ms) {
 
 std::vector<LoggedRequest> Emulator::requests() const {
   std::lock_guard lock(impl_->mu);
-  return impl_->log;
+  return {impl_->log.begin(), impl_->log.end()};
 }
 
 Result<std::string> Emulator::query_json(const std::string& sql) const {

@@ -124,7 +124,8 @@ struct Emulator::Impl {
   std::map<std::string, std::deque<std::int64_t>> table_updates;  // rate limit window
   std::vector<detail::FaultRule> fault_rules;
   std::map<std::string, std::int64_t> tokens;  // access token ⇒ expiry ms
-  std::vector<LoggedRequest> log;
+  static constexpr std::size_t kLogLimit = 10000;
+  std::deque<LoggedRequest> log;  // the last kLogLimit requests
 
   // emulator.cpp
   [[nodiscard]] std::int64_t now() const;  // needs mu
@@ -153,6 +154,13 @@ struct Emulator::Impl {
   [[nodiscard]] detail::BqResult<std::shared_ptr<detail::Job>> create_job(
       const std::string& project, detail::json job, std::string load_data,
       const detail::FaultPlan& faults);
+  // create_job's parts: each returns the error that refuses the request.
+  [[nodiscard]] std::optional<detail::BqError> configure_query(detail::Job& job,
+                                                               std::string& location);
+  [[nodiscard]] std::optional<detail::BqError> configure_load(detail::Job& job,
+                                                              std::string& location,
+                                                              std::string load_data);
+  [[nodiscard]] std::optional<detail::BqError> check_table_limits(const detail::Job& job);
   [[nodiscard]] std::shared_ptr<detail::Job> find_job(const std::string& project,
                                                       const std::string& id,
                                                       const std::string& location);
@@ -186,6 +194,14 @@ struct Emulator::Impl {
                                            const std::map<std::string, std::string>& query,
                                            detail::FaultPlan& faults,
                                            std::unique_lock<std::mutex>& lock);
+
+  [[nodiscard]] detail::Reply upload_multipart(const detail::ServerRequest& request,
+                                               const std::string& project,
+                                               detail::FaultPlan& faults);
+  [[nodiscard]] detail::Reply upload_initiate(const detail::ServerRequest& request,
+                                              const std::string& project);
+  [[nodiscard]] detail::Reply upload_put(const detail::ServerRequest& request,
+                                         const std::string& id, detail::FaultPlan& faults);
 
   // faults.cpp
   [[nodiscard]] detail::BqResult<std::vector<detail::FaultRule>> parse_faults(

@@ -129,6 +129,94 @@ json Emulator::Impl::job_json(const Job& job) const {
       {"statistics", stats}};
 }
 
+std::optional<BqError> Emulator::Impl::configure_query(Job& job, std::string& location) {
+  job.type = "QUERY";
+  const json& q = job.configuration["query"];
+  if (!q.contains("useLegacySql") || q.value("useLegacySql", true)) {
+    return BqError::invalid_query(
+        "Legacy SQL is not supported by the emulator; set useLegacySql to false");
+  }
+  auto plan = store->plan(q.value("query", ""), job.project, q.value("defaultDataset", json()));
+  if (!plan && options.unconfirmed.invalid_sql_fails_insert) return plan.error();
+  if (!plan) {
+    job.forced_failure = plan.error();  // the job is created and fails (contract §8)
+    return std::nullopt;
+  }
+  job.plan = *plan;
+  // No location given: the (first) dataset the query names decides, as in BigQuery.
+  const TableRef* first = plan->target           ? &*plan->target
+                          : plan->tables.empty() ? nullptr
+                                                 : &plan->tables.front();
+  if (location.empty() && first) {
+    location = store->dataset_location(first->project, first->dataset).value_or("");
+  }
+  return std::nullopt;
+}
+
+std::optional<BqError> Emulator::Impl::configure_load(Job& job, std::string& location,
+                                                      std::string load_data) {
+  job.type = "LOAD";
+  json& load = job.configuration["load"];
+  const json dest = load.value("destinationTable", json::object());
+  const TableRef table{dest.value("projectId", job.project), dest.value("datasetId", ""),
+                       dest.value("tableId", "")};
+  if (load_data.empty() && load.contains("sourceUris")) {
+    return BqError::invalid(
+        "Loads from sourceUris (Cloud Storage) are not supported by the emulator; upload the "
+        "data (uploadType=multipart or resumable)");
+  }
+  const auto ds_location = store->dataset_location(table.project, table.dataset);
+  std::optional<BqError> missing;
+  if (!ds_location) {
+    missing = BqError::not_found("Not found: Dataset " + table.project + ":" + table.dataset);
+  } else if (!location.empty() && upper_location(location) != upper_location(*ds_location)) {
+    missing = BqError::not_found("Not found: Dataset " + table.project + ":" + table.dataset +
+                                 " was not found in location " + location);
+  } else if (load.value("createDisposition", "") == "CREATE_NEVER" && !store->table(table)) {
+    missing = BqError::not_found("Not found: Table " + table.colon_name());
+  }
+  if (missing && options.unconfirmed.missing_table_fails_insert) return missing;
+  if (missing) job.forced_failure = *missing;
+  if (location.empty()) location = ds_location.value_or("");
+  job.plan = StatementPlan{.statement_type = "LOAD", .target = table, .mutating_dml = false};
+  job.load_data = std::move(load_data);
+  return std::nullopt;
+}
+
+std::optional<BqError> Emulator::Impl::check_table_limits(const Job& job) {
+  if (!job.plan || !job.plan->target || !(job.plan->mutating_dml || job.type == "LOAD")) {
+    return std::nullopt;
+  }
+  const std::string target = job.plan->target->storage_name();
+  if (job.plan->mutating_dml && options.max_dml_jobs_per_table > 0) {
+    int active = 0;
+    for (const auto& [k, other] : jobs) {
+      active += other->state != JobState::done && other->plan && other->plan->mutating_dml &&
+                other->plan->target && other->plan->target->storage_name() == target;
+    }
+    if (active >= options.max_dml_jobs_per_table) {
+      return BqError::make(403, "quotaExceeded",
+                           "Quota exceeded: Your table exceeded quota for total number of dml "
+                           "jobs writing to a table, pending + running");
+    }
+  }
+  if (options.table_updates_per_window > 0) {
+    auto& window = table_updates[target];
+    const std::int64_t t = now();
+    while (!window.empty() && window.front() <= t - options.table_update_window.count()) {
+      window.pop_front();
+    }
+    if (static_cast<int>(window.size()) >= options.table_updates_per_window) {
+      return BqError::make(
+          403, "rateLimitExceeded",
+          "Exceeded rate limits: too many table update operations for this table. For more "
+          "information, see https://cloud.google.com/bigquery/docs/troubleshoot-quotas");
+    }
+    window.push_back(t);
+  }
+  return std::nullopt;
+}
+
 BqResult<std::shared_ptr<Job>> Emulator::Impl::create_job(const std::string& project, json body,
                                                           std::string load_data,
                                                           const FaultPlan& faults) {
@@ -146,55 +234,17 @@ BqResult<std::shared_ptr<Job>> Emulator::Impl::create_job(const std::string& pro
   job->id = id;
   job->configuration = body.value("configuration", json::object());
   std::string location = ref.value("location", "");
+  std::optional<BqError> refused;
   if (job->configuration.contains("query")) {
-    job->type = "QUERY";
-    const json& q = job->configuration["query"];
-    if (!q.contains("useLegacySql") || q.value("useLegacySql", true)) {
-      return bq_fail(BqError::invalid_query(
-          "Legacy SQL is not supported by the emulator; set useLegacySql to false"));
-    }
-    auto plan = store->plan(q.value("query", ""), job->project, q.value("defaultDataset", json()));
-    if (!plan && options.unconfirmed.invalid_sql_fails_insert) return bq_fail(plan.error());
-    if (!plan) {
-      job->forced_failure = plan.error();
-    } else {
-      job->plan = *plan;
-      if (location.empty() && plan->target) {
-        location =
-            store->dataset_location(plan->target->project, plan->target->dataset).value_or("");
-      }
-    }
+    refused = configure_query(*job, location);
   } else if (job->configuration.contains("load")) {
-    job->type = "LOAD";
-    json& load = job->configuration["load"];
-    const json dest = load.value("destinationTable", json::object());
-    const TableRef table{dest.value("projectId", job->project), dest.value("datasetId", ""),
-                         dest.value("tableId", "")};
-    if (load_data.empty() && load.contains("sourceUris")) {
-      return bq_fail(BqError::invalid(
-          "Loads from sourceUris (Cloud Storage) are not supported by the emulator; upload the "
-          "data (uploadType=multipart or resumable)"));
-    }
-    const auto ds_location = store->dataset_location(table.project, table.dataset);
-    std::optional<BqError> missing;
-    if (!ds_location) {
-      missing = BqError::not_found("Not found: Dataset " + table.project + ":" + table.dataset);
-    } else if (!location.empty() && upper_location(location) != upper_location(*ds_location)) {
-      missing = BqError::not_found("Not found: Dataset " + table.project + ":" + table.dataset +
-                                   " was not found in location " + location);
-    } else if (load.value("createDisposition", "") == "CREATE_NEVER" && !store->table(table)) {
-      missing = BqError::not_found("Not found: Table " + table.colon_name());
-    }
-    if (missing && options.unconfirmed.missing_table_fails_insert) return bq_fail(*missing);
-    if (missing) job->forced_failure = *missing;
-    if (location.empty()) location = ds_location.value_or("");
-    job->plan = StatementPlan{.statement_type = "LOAD", .target = table, .mutating_dml = false};
-    job->load_data = std::move(load_data);
+    refused = configure_load(*job, location, std::move(load_data));
   } else {
-    return bq_fail(BqError::invalid(
+    refused = BqError::invalid(
         "Job configuration must contain exactly one of query or load (copy and extract jobs are "
-        "not supported by the emulator)"));
+        "not supported by the emulator)");
   }
+  if (refused) return bq_fail(*refused);
   if (location.empty()) location = "US";
   job->location = location;
   const std::string key = job_key(job->project, location, id);
@@ -202,34 +252,7 @@ BqResult<std::shared_ptr<Job>> Emulator::Impl::create_job(const std::string& pro
     return bq_fail(BqError::duplicate("Already Exists: Job " + job->project + ":" +
                                       upper_location(location) + "." + id));
   }
-  if (job->plan && job->plan->target && (job->plan->mutating_dml || job->type == "LOAD")) {
-    const std::string target = job->plan->target->storage_name();
-    if (job->plan->mutating_dml && options.max_dml_jobs_per_table > 0) {
-      int active = 0;
-      for (const auto& [k, other] : jobs) {
-        active += other->state != JobState::done && other->plan && other->plan->mutating_dml &&
-                  other->plan->target && other->plan->target->storage_name() == target;
-      }
-      if (active >= options.max_dml_jobs_per_table) {
-        return bq_fail(BqError::make(403, "quotaExceeded",
-                                     "Quota exceeded: Your table exceeded quota for total number "
-                                     "of dml jobs writing to a table, pending + running"));
-      }
-    }
-    if (options.table_updates_per_window > 0) {
-      auto& window = table_updates[target];
-      const std::int64_t t = now();
-      while (!window.empty() && window.front() <= t - options.table_update_window.count())
-        window.pop_front();
-      if (static_cast<int>(window.size()) >= options.table_updates_per_window) {
-        return bq_fail(BqError::make(
-            403, "rateLimitExceeded",
-            "Exceeded rate limits: too many table update operations for this table. For more "
-            "information, see https://cloud.google.com/bigquery/docs/troubleshoot-quotas"));
-      }
-      window.push_back(t);
-    }
-  }
+  if (auto limited = check_table_limits(*job)) return bq_fail(*limited);
   job->creation_ms = now();
   job->pending_left = options.pending_polls;
   job->running_left = options.running_polls;
@@ -325,12 +348,14 @@ std::optional<BqError> Emulator::Impl::run_effects(Job& job) {
               " would affect rows in the streaming buffer, which is not supported");
     }
   }
-  if (plan.target) {
-    auto loc = store->dataset_location(plan.target->project, plan.target->dataset);
+  // Every dataset the query names must live in the job's location.
+  std::vector<TableRef> named = plan.tables;
+  if (plan.target) named.push_back(*plan.target);
+  for (const TableRef& ref : named) {
+    auto loc = store->dataset_location(ref.project, ref.dataset);
     if (loc && upper_location(*loc) != upper_location(job.location)) {
-      return BqError::not_found("Not found: Dataset " + plan.target->project + ":" +
-                                plan.target->dataset + " was not found in location " +
-                                job.location);
+      return BqError::not_found("Not found: Dataset " + ref.project + ":" + ref.dataset +
+                                " was not found in location " + job.location);
     }
   }
   auto params = parse_params(q);

@@ -129,6 +129,7 @@ BqResult<StatementPlan> Store::plan(const std::string& sql, const std::string& p
   // Catch unsupported constructs and foreign projects before the job exists.
   auto rewritten = rewrite(*tokens, 0, tokens->size(), ctx);
   if (!rewritten) return bq_fail(rewritten.error());
+  plan->tables = ctx.tables;
   return plan;
 }
 
@@ -372,6 +373,65 @@ BqResult<MergeStatement> parse_merge(const Tokens& t, RewriteContext& ctx) {
 
 namespace {
 
+// The SQLite statement that applies MERGE clause `n` to the rows the action
+// table assigned to it.
+BqResult<std::string> merge_action_sql(Store& store, const MergeStatement& m, const TableInfo& info,
+                                       std::size_t n) {
+  const MergeClause& c = m.clauses[n];
+  const std::string target = quote_ident(m.target.storage_name());
+  const std::string ta = quote_ident(m.target_alias);
+  const std::string sa = quote_ident(m.source_alias);
+  const std::string kind = c.kind == MergeClause::matched     ? "'m'"
+                           : c.kind == MergeClause::by_source ? "'s'"
+                                                              : "'n'";
+  const std::string picked = "(SELECT trid FROM temp.__rb_act WHERE kind = " + kind +
+                             " AND clause = " + std::to_string(n) + ")";
+  std::string sql;
+  if (c.action == MergeClause::update && c.kind == MergeClause::matched) {
+    sql = "UPDATE " + target + " AS " + ta + " SET " + c.set_sql +
+          " FROM temp.__rb_act AS __rb_a JOIN temp.__rb_src AS " + sa + " ON " + sa +
+          ".rowid = __rb_a.srid WHERE __rb_a.kind = 'm' AND __rb_a.clause = " + std::to_string(n) +
+          " AND " + ta + ".rowid = __rb_a.trid";
+  } else if (c.action == MergeClause::update) {
+    sql = "UPDATE " + target + " AS " + ta + " SET " + c.set_sql + " WHERE " + ta + ".rowid IN " +
+          picked;
+  } else if (c.action == MergeClause::remove) {
+    sql = "DELETE FROM " + target + " WHERE rowid IN " + picked;
+  } else {
+    std::vector<std::string> columns = c.columns;
+    std::vector<std::string> values = c.values;
+    if (columns.empty()) {
+      for (const json& f : info.fields) columns.push_back(f["name"].get<std::string>());
+    }
+    if (c.insert_row) {
+      auto src = store.run("SELECT * FROM temp.__rb_src LIMIT 0");
+      if (!src) return bq_fail(src.error());
+      if (src->names.size() != columns.size()) {
+        return bq_fail(BqError::invalid_query("INSERT ROW: the source has " +
+                                              std::to_string(src->names.size()) +
+                                              " columns but the target " + m.target.dotted_name() +
+                                              " has " + std::to_string(columns.size())));
+      }
+      for (const auto& name : src->names) values.push_back(sa + "." + quote_ident(name));
+    }
+    if (values.size() != columns.size()) {
+      return bq_fail(BqError::invalid_query("Syntax error: INSERT has " +
+                                            std::to_string(columns.size()) + " columns but " +
+                                            std::to_string(values.size()) + " values"));
+    }
+    std::string cols, vals;
+    for (std::size_t k = 0; k < columns.size(); ++k) {
+      cols += (k ? ", " : "") + quote_ident(columns[k]);
+      vals += (k ? ", " : "") + values[k];
+    }
+    sql = "INSERT INTO " + target + " (" + cols + ") SELECT " + vals + " FROM temp.__rb_src AS " +
+          sa + " WHERE " + sa +
+          ".rowid IN (SELECT srid FROM temp.__rb_act WHERE kind = 'n' AND clause = " +
+          std::to_string(n) + ") ORDER BY " + sa + ".rowid";
+  }
+  return sql;
+}
+
 // Executes a parsed MERGE (contract §6.4): materialise the source and the
 // pre-MERGE match set, enforce the one-source-row rule, assign rows to the
 // first matching clause, then update/delete before inserting.
@@ -450,57 +510,12 @@ BqResult<QueryOutcome> run_merge(Store& store, const MergeStatement& m,
     for (std::size_t n = 0; n < m.clauses.size(); ++n) {
       const MergeClause& c = m.clauses[n];
       if ((pass == 0) == (c.action == MergeClause::insert)) continue;
-      const std::string kind = c.kind == MergeClause::matched     ? "'m'"
-                               : c.kind == MergeClause::by_source ? "'s'"
-                                                                  : "'n'";
-      const std::string picked = "(SELECT trid FROM temp.__rb_act WHERE kind = " + kind +
-                                 " AND clause = " + std::to_string(n) + ")";
-      std::string sql;
-      if (c.action == MergeClause::update && c.kind == MergeClause::matched) {
-        sql = "UPDATE " + target + " AS " + ta + " SET " + c.set_sql +
-              " FROM temp.__rb_act AS __rb_a JOIN temp.__rb_src AS " + sa + " ON " + sa +
-              ".rowid = __rb_a.srid WHERE __rb_a.kind = 'm' AND __rb_a.clause = " +
-              std::to_string(n) + " AND " + ta + ".rowid = __rb_a.trid";
-      } else if (c.action == MergeClause::update) {
-        sql = "UPDATE " + target + " AS " + ta + " SET " + c.set_sql + " WHERE " + ta +
-              ".rowid IN " + picked;
-      } else if (c.action == MergeClause::remove) {
-        sql = "DELETE FROM " + target + " WHERE rowid IN " + picked;
-      } else {
-        std::vector<std::string> columns = c.columns;
-        std::vector<std::string> values = c.values;
-        if (columns.empty()) {
-          for (const json& f : info->fields) columns.push_back(f["name"].get<std::string>());
-        }
-        if (c.insert_row) {
-          auto src = store.run("SELECT * FROM temp.__rb_src LIMIT 0");
-          if (!src) return bq_fail(src.error());
-          if (src->names.size() != columns.size()) {
-            cleanup();
-            return bq_fail(BqError::invalid_query(
-                "INSERT ROW: the source has " + std::to_string(src->names.size()) +
-                " columns but the target " + m.target.dotted_name() + " has " +
-                std::to_string(columns.size())));
-          }
-          for (const auto& name : src->names) values.push_back(sa + "." + quote_ident(name));
-        }
-        if (values.size() != columns.size()) {
-          cleanup();
-          return bq_fail(BqError::invalid_query("Syntax error: INSERT has " +
-                                                std::to_string(columns.size()) + " columns but " +
-                                                std::to_string(values.size()) + " values"));
-        }
-        std::string cols, vals;
-        for (std::size_t k = 0; k < columns.size(); ++k) {
-          cols += (k ? ", " : "") + quote_ident(columns[k]);
-          vals += (k ? ", " : "") + values[k];
-        }
-        sql = "INSERT INTO " + target + " (" + cols + ") SELECT " + vals +
-              " FROM temp.__rb_src AS " + sa + " WHERE " + sa +
-              ".rowid IN (SELECT srid FROM temp.__rb_act WHERE kind = 'n' AND clause = " +
-              std::to_string(n) + ") ORDER BY " + sa + ".rowid";
+      auto sql = merge_action_sql(store, m, *info, n);
+      if (!sql) {
+        cleanup();
+        return bq_fail(sql.error());
       }
-      auto r = store.run(sql, params);
+      auto r = store.run(*sql, params);
       if (!r) {
         cleanup();
         return bq_fail(r.error());

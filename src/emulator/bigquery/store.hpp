@@ -40,6 +40,7 @@ struct StatementPlan {
   std::string statement_type;  // SELECT, INSERT, UPDATE, DELETE, MERGE, TRUNCATE, CREATE_TABLE, …
   std::optional<TableRef> target;  // the mutated table (DML/DDL)
   bool mutating_dml = false;       // UPDATE, DELETE, MERGE, TRUNCATE, INSERT
+  std::vector<TableRef> tables;    // every table the statement names
 };
 
 struct LoadRequest {

@@ -108,106 +108,114 @@ std::int64_t effect_int(const FaultPlan& faults, std::string_view kind, const ch
 
 }  // namespace
 
+Reply Emulator::Impl::upload_multipart(const ServerRequest& request, const std::string& project,
+                                       FaultPlan& faults) {
+  const auto boundary = boundary_of(request.header("Content-Type").value_or(""));
+  if (!boundary) return error_reply(BqError::invalid("multipart upload without a boundary"));
+  const auto parts = split_multipart(request.body, *boundary);
+  if (parts.size() < 2) {
+    return error_reply(BqError::invalid("multipart upload needs a metadata part and a media part"));
+  }
+  json job = json::parse(parts[0].body, nullptr, false);
+  if (job.is_discarded() || !job.is_object()) {
+    return error_reply(BqError::make(400, "parseError", "Invalid JSON payload received."));
+  }
+  auto created = create_job(project, job, parts[1].body, faults);
+  return created ? json_reply(200, job_json(**created)) : error_reply(created.error());
+}
+
+Reply Emulator::Impl::upload_initiate(const ServerRequest& request, const std::string& project) {
+  json job = json::parse(request.body.empty() ? "{}" : request.body, nullptr, false);
+  if (job.is_discarded() || !job.is_object()) {
+    return error_reply(BqError::make(400, "parseError", "Invalid JSON payload received."));
+  }
+  if (!job.value("configuration", json::object()).contains("load")) {
+    return error_reply(BqError::invalid("A resumable upload needs a load job configuration"));
+  }
+  const json ref = job.value("jobReference", json::object());
+  if (options.unconfirmed.duplicate_at_initiate && ref.contains("jobId")) {
+    const std::string id = ref["jobId"].get<std::string>();
+    if (auto existing = find_job(ref.value("projectId", project), id, ref.value("location", ""))) {
+      return error_reply(BqError::duplicate("Already Exists: Job " + existing->project + ":" +
+                                            upper_location(existing->location) + "." + id));
+    }
+  }
+  const std::string upload_id = random_id("up_");
+  uploads[upload_id] = UploadSession{.project = project, .job = job, .created_ms = now()};
+  Reply r;
+  r.status = 200;
+  r.headers = {{"Location", "http://127.0.0.1:" + std::to_string(server->port()) +
+                                "/upload/bigquery/v2/projects/" + project +
+                                "/jobs?uploadType=resumable&upload_id=" + upload_id},
+               {"X-GUploader-UploadID", upload_id}};
+  return r;
+}
+
+Reply Emulator::Impl::upload_put(const ServerRequest& request, const std::string& id,
+                                 FaultPlan& faults) {
+  auto it = uploads.find(id);
+  const int gone = options.unconfirmed.expired_upload_is_410 ? 410 : 404;
+  if (it != uploads.end() && has_effect(faults, "expireUpload")) it->second.expired = true;
+  if (it == uploads.end() || it->second.expired ||
+      now() - it->second.created_ms > options.upload_session_ttl.count()) {
+    return error_reply(BqError::make(
+        gone, "notFound", "Not found: upload session " + id + " is unknown or has expired"));
+  }
+  UploadSession& s = it->second;
+  if (s.done) {
+    if (auto j = jobs.find(s.job_key); j != jobs.end())
+      return json_reply(200, job_json(*j->second));
+  }
+  const auto header = request.header("Content-Range");
+  ContentRange range;
+  if (header) {
+    auto parsed = parse_content_range(*header);
+    if (!parsed) return error_reply(BqError::invalid("Invalid Content-Range: " + *header));
+    range = *parsed;
+  } else {
+    range.first = 0;
+    range.total = static_cast<std::int64_t>(request.body.size());
+  }
+  if (range.status_query) return resume_incomplete(s.data.size());
+  if (range.first) {
+    const auto first = static_cast<std::size_t>(*range.first);
+    if (first > s.data.size()) {
+      return error_reply(BqError::invalid("Content-Range starts at " + std::to_string(first) +
+                                          " but only " + std::to_string(s.data.size()) +
+                                          " bytes were received"));
+    }
+    const std::size_t overlap = s.data.size() - first;
+    if (overlap < request.body.size()) s.data.append(request.body, overlap, std::string::npos);
+  }
+  const bool final = range.total && static_cast<std::int64_t>(s.data.size()) >= *range.total;
+  if (!final) {
+    if (request.body.size() % kChunkQuantum != 0) {
+      s.data.resize(static_cast<std::size_t>(range.first.value_or(0)));
+      return error_reply(BqError::invalid("Non-final chunks must be a multiple of 262144 bytes"));
+    }
+    if (has_effect(faults, "noRange")) s.data.clear();
+    const auto lag = static_cast<std::size_t>(effect_int(faults, "shortRange", "lagBytes", 0));
+    if (lag > 0) s.data.resize(s.data.size() > lag ? s.data.size() - lag : 0);
+    return resume_incomplete(s.data.size());
+  }
+  auto created = create_job(s.project, s.job, s.data, faults);
+  if (!created) return error_reply(created.error());
+  s.done = true;
+  s.job_key =
+      (*created)->project + "\n" + upper_location((*created)->location) + "\n" + (*created)->id;
+  return json_reply(200, job_json(**created));
+}
+
 Reply Emulator::Impl::upload_route(const ServerRequest& request, const std::string& project,
                                    const std::map<std::string, std::string>& query,
                                    FaultPlan& faults, std::unique_lock<std::mutex>& lock) {
   (void)lock;
   const std::string type = query.contains("uploadType") ? query.at("uploadType") : "";
-  if (request.method == "POST" && type == "multipart") {
-    const auto boundary = boundary_of(request.header("Content-Type").value_or(""));
-    if (!boundary) return error_reply(BqError::invalid("multipart upload without a boundary"));
-    const auto parts = split_multipart(request.body, *boundary);
-    if (parts.size() < 2) {
-      return error_reply(
-          BqError::invalid("multipart upload needs a metadata part and a media part"));
-    }
-    json job = json::parse(parts[0].body, nullptr, false);
-    if (job.is_discarded() || !job.is_object()) {
-      return error_reply(BqError::make(400, "parseError", "Invalid JSON payload received."));
-    }
-    auto created = create_job(project, job, parts[1].body, faults);
-    return created ? json_reply(200, job_json(**created)) : error_reply(created.error());
-  }
-  if (request.method == "POST" && type == "resumable") {
-    json job = json::parse(request.body.empty() ? "{}" : request.body, nullptr, false);
-    if (job.is_discarded() || !job.is_object()) {
-      return error_reply(BqError::make(400, "parseError", "Invalid JSON payload received."));
-    }
-    if (!job.value("configuration", json::object()).contains("load")) {
-      return error_reply(BqError::invalid("A resumable upload needs a load job configuration"));
-    }
-    const json ref = job.value("jobReference", json::object());
-    if (options.unconfirmed.duplicate_at_initiate && ref.contains("jobId")) {
-      const std::string id = ref["jobId"].get<std::string>();
-      if (auto existing =
-              find_job(ref.value("projectId", project), id, ref.value("location", ""))) {
-        return error_reply(BqError::duplicate("Already Exists: Job " + existing->project + ":" +
-                                              upper_location(existing->location) + "." + id));
-      }
-    }
-    const std::string upload_id = random_id("up_");
-    uploads[upload_id] = UploadSession{.project = project, .job = job, .created_ms = now()};
-    Reply r;
-    r.status = 200;
-    r.headers = {{"Location", "http://127.0.0.1:" + std::to_string(server->port()) +
-                                  "/upload/bigquery/v2/projects/" + project +
-                                  "/jobs?uploadType=resumable&upload_id=" + upload_id},
-                 {"X-GUploader-UploadID", upload_id}};
-    return r;
-  }
+  if (request.method == "POST" && type == "multipart")
+    return upload_multipart(request, project, faults);
+  if (request.method == "POST" && type == "resumable") return upload_initiate(request, project);
   if ((request.method == "PUT" || request.method == "POST") && query.contains("uploadId")) {
-    const std::string id = query.at("uploadId");
-    auto it = uploads.find(id);
-    const int gone = options.unconfirmed.expired_upload_is_410 ? 410 : 404;
-    if (it != uploads.end() && has_effect(faults, "expireUpload")) it->second.expired = true;
-    if (it == uploads.end() || it->second.expired ||
-        now() - it->second.created_ms > options.upload_session_ttl.count()) {
-      return error_reply(BqError::make(
-          gone, "notFound", "Not found: upload session " + id + " is unknown or has expired"));
-    }
-    UploadSession& s = it->second;
-    if (s.done) {
-      if (auto j = jobs.find(s.job_key); j != jobs.end())
-        return json_reply(200, job_json(*j->second));
-    }
-    const auto header = request.header("Content-Range");
-    ContentRange range;
-    if (header) {
-      auto parsed = parse_content_range(*header);
-      if (!parsed) return error_reply(BqError::invalid("Invalid Content-Range: " + *header));
-      range = *parsed;
-    } else {
-      range.first = 0;
-      range.total = static_cast<std::int64_t>(request.body.size());
-    }
-    if (range.status_query) return resume_incomplete(s.data.size());
-    if (range.first) {
-      const auto first = static_cast<std::size_t>(*range.first);
-      if (first > s.data.size()) {
-        return error_reply(BqError::invalid("Content-Range starts at " + std::to_string(first) +
-                                            " but only " + std::to_string(s.data.size()) +
-                                            " bytes were received"));
-      }
-      const std::size_t overlap = s.data.size() - first;
-      if (overlap < request.body.size()) s.data.append(request.body, overlap, std::string::npos);
-    }
-    const bool final = range.total && static_cast<std::int64_t>(s.data.size()) >= *range.total;
-    if (!final) {
-      if (request.body.size() % kChunkQuantum != 0) {
-        s.data.resize(static_cast<std::size_t>(range.first.value_or(0)));
-        return error_reply(BqError::invalid("Non-final chunks must be a multiple of 262144 bytes"));
-      }
-      if (has_effect(faults, "noRange")) s.data.clear();
-      const auto lag = static_cast<std::size_t>(effect_int(faults, "shortRange", "lagBytes", 0));
-      if (lag > 0) s.data.resize(s.data.size() > lag ? s.data.size() - lag : 0);
-      return resume_incomplete(s.data.size());
-    }
-    auto created = create_job(s.project, s.job, s.data, faults);
-    if (!created) return error_reply(created.error());
-    s.done = true;
-    s.job_key =
-        (*created)->project + "\n" + upper_location((*created)->location) + "\n" + (*created)->id;
-    return json_reply(200, job_json(**created));
+    return upload_put(request, query.at("uploadId"), faults);
   }
   return error_reply(
       BqError::invalid("Unsupported upload request: " + request.method + " uploadType=" + type));

@@ -3,8 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "rebound/retry/backoff.hpp"
 #include "rebound/core/random.hpp"
+#include "rebound/retry/backoff.hpp"
 #include "rebound/warehouse/bigquery/api_error.hpp"
 #include "rebound/warehouse/bigquery/sql.hpp"
 

@@ -4,8 +4,8 @@
 
 #include <cstdio>
 
-#include "rebound/retry/backoff.hpp"
 #include "rebound/core/random.hpp"
+#include "rebound/retry/backoff.hpp"
 #include "rebound/warehouse/bigquery/api_error.hpp"
 
 namespace rebound::bigquery {

@@ -1,8 +1,8 @@
 // Multipart and resumable NDJSON uploads. See upload.hpp.
 #include "rebound/warehouse/bigquery/upload.hpp"
 
-#include "rebound/retry/backoff.hpp"
 #include "rebound/core/random.hpp"
+#include "rebound/retry/backoff.hpp"
 #include "rebound/warehouse/bigquery/api_error.hpp"
 
 namespace rebound::bigquery {

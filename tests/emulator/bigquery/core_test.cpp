@@ -409,5 +409,33 @@ TEST_F(BqTest, TabledataListAndInsertAllWithStreamingBuffer) {
   EXPECT_EQ(get("/bigquery/v2/projects/p/datasets/ds/tables/t").j["numRows"], "2");
 }
 
+TEST_F(BqTest, QueriesAcrossLocationsAre404AndLocationIsInferred) {
+  make_dataset("eu", "EU");
+  make_table("eu", "t", kOrders);
+  auto wrong = query("SELECT * FROM eu.t", {{"location", "US"}});
+  EXPECT_EQ(wrong.status, 404);
+  EXPECT_EQ(wrong.j["error"]["message"], "Not found: Dataset p:eu was not found in location US");
+  auto inferred = query("SELECT * FROM eu.t");
+  ASSERT_EQ(inferred.status, 200) << inferred.body;
+  EXPECT_EQ(inferred.j["jobReference"]["location"], "EU");
+}
+
+TEST_F(BqTest, JobCompleteFalseWhileJobLatencyHasNotPassedOnTheVirtualClock) {
+  Options o = default_options();
+  o.job_latency = std::chrono::seconds{5};
+  start(o);
+  auto first = query("SELECT 1", {{"timeoutMs", 10000}});
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.j["jobComplete"], false) << "the frozen clock has not moved 5 s";
+  EXPECT_EQ(first.j.size(), 3u) << "only kind, jobReference and jobComplete: " << first.body;
+  const std::string id = first.j["jobReference"]["jobId"];
+  EXPECT_EQ(get("/bigquery/v2/projects/p/jobs/" + id + "?location=US").j["status"]["state"],
+            "RUNNING");
+  emu_->advance_clock(std::chrono::seconds{5});
+  auto done = get("/bigquery/v2/projects/p/queries/" + id + "?location=US");
+  EXPECT_EQ(done.j["jobComplete"], true);
+  EXPECT_EQ(done.j["rows"][0]["f"][0]["v"], "1");
+}
+
 }  // namespace
 }  // namespace rebound::emulator::bigquery::test

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "rebound/emulator/bigquery/emulator.hpp"
 #include "rebound/emulator/http_server.hpp"
@@ -145,6 +146,23 @@ TEST_F(SecretsCli, AuthorizedUserAndFailingRunsLeakNothing) {
   EXPECT_NE(grant.exit_code, 0);
   EXPECT_NE(grant.err.find("invalid_grant"), std::string::npos) << grant.err;
   expect_clean(grant);
+}
+
+TEST_F(SecretsCli, FleetWithAServiceAccountKeyLeaksNothingIntoOutputJsonOrMetrics) {
+  ::setenv("GOOGLE_APPLICATION_CREDENTIALS", (dir_ / "sa.json").c_str(), 1);
+  const std::string metrics = (dir_ / "fleet.prom").string();
+  auto r = testing::run_command(
+      {REBOUND_BINARY, "fleet", "--processors", "2", "--batches", "2", "--rows", "5", "--warehouse",
+       "bigquery://p/d?endpoint=" + emu_->url(), "--json", "--quiet", "--metrics", metrics});
+  auto doc = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << r.out << r.err;
+  EXPECT_GE(issued_, 1);  // the fleet did authenticate with the key
+  expect_clean(r);
+  std::ifstream in(metrics);
+  std::stringstream text;
+  text << in.rdbuf();
+  ASSERT_FALSE(text.str().empty());
+  expect_clean({.exit_code = 0, .out = text.str(), .err = {}});
 }
 
 }  // namespace

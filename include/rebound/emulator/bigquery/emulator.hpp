@@ -130,6 +130,7 @@ class Emulator {
   void advance_clock(std::chrono::milliseconds by);
   void set_clock(std::int64_t unix_ms);  // freezes the clock at this time
 
+  // The last 10 000 requests served, oldest first.
   [[nodiscard]] std::vector<LoggedRequest> requests() const;
   // Runs a read-only SELECT on the store (GoogleSQL subset) and returns the
   // rows as JSON text ([{"col":value,…},…]); for test assertions.

@@ -26,8 +26,8 @@
 #include <string>
 #include <vector>
 
-#include "rebound/http/client.hpp"
 #include "rebound/core/clock.hpp"
+#include "rebound/http/client.hpp"
 #include "rebound/retry/policy.hpp"
 #include "rebound/warehouse/bigquery/config.hpp"
 #include "rebound/warehouse/bigquery/token_source.hpp"

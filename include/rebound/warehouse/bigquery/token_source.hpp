@@ -29,8 +29,8 @@
 #include <optional>
 #include <string>
 
-#include "rebound/http/client.hpp"
 #include "rebound/core/clock.hpp"
+#include "rebound/http/client.hpp"
 #include "rebound/retry/policy.hpp"
 #include "rebound/warehouse/bigquery/credentials.hpp"
 
