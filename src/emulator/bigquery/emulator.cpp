@@ -308,7 +308,13 @@ Reply Emulator::Impl::control(const ServerRequest& request) {
 Emulator::Emulator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Emulator::~Emulator() {
-  // Stop serving first: connection threads call into impl_.
+  // Wake long polls, then stop serving (joins the connection threads, which
+  // call into impl_) before the state goes away.
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->changed.notify_all();
   impl_->server.reset();
 }
 

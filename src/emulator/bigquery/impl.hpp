@@ -109,6 +109,7 @@ struct Emulator::Impl {
 
   mutable std::mutex mu;
   std::condition_variable changed;  // a job advanced; long polls wake
+  bool stopping = false;            // set by ~Emulator: long polls return at once
   std::unique_ptr<detail::Store> store;
   std::int64_t clock_offset_ms = 0;
   std::optional<std::int64_t> frozen_ms;

@@ -385,7 +385,7 @@ void Emulator::Impl::drive(std::unique_lock<std::mutex>& lock, Job& job,
     if (job.state == JobState::done) return;
     if (job.pending_left > 0 || job.running_left > 0) continue;
     // Waiting for virtual time: only a running clock gets there by itself.
-    if (frozen_ms) return;
+    if (frozen_ms || stopping) return;
     const auto now_steady = std::chrono::steady_clock::now();
     if (now_steady >= deadline) return;
     const auto remaining =
