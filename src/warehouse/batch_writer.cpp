@@ -246,7 +246,7 @@ WriteOutcome BatchWriter::write(RowSet rows) const {
       retry(options_.policy,
             [&](const Attempt& a) -> Status {
               return warehouse_->transaction(
-                  {.isolation = Isolation::serializable, .write = true, .timeout = a.timeout()},
+                  {.isolation = Isolation::serializable, .write = true, .timeout = a.time_left},
                   [&](Session& s) -> Status {
                     if (auto st = attempt(s); !st) return st;
                     StagingTable staging(s, TableName{.schema = {}, .name = staging_name()});

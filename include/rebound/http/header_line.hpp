@@ -15,7 +15,7 @@
 #include <string_view>
 #include <utility>
 
-#include "rebound/retry/error.hpp"
+#include "rebound/core/error.hpp"
 
 namespace rebound::http {
 
