@@ -105,9 +105,11 @@ TEST_F(GetCli, BadCommandLinesExitTwo) {
 }
 
 TEST_F(GetCli, UnsupportedSchemeFailsWithoutSending) {
+  // A bad scheme is a bad command line: exit 2 in every command (it was 1
+  // here and 4 in fleet), caught before any request.
   auto r = rebound_get({"ftp://127.0.0.1:" + std::to_string(server_->port()) + "/x"});
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.out.find("ftp"), std::string::npos) << r.out;
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("ftp"), std::string::npos) << r.err;
   EXPECT_EQ(server_->connections_accepted(), 0u);
 }
 
