@@ -89,8 +89,25 @@ class PgConnection {
   std::unique_ptr<PGconn, ConnDeleter> conn_;
 };
 
+// The secret values of a connection string as libpq parsed them (decoded):
+// libpq's own messages may quote them (a host name cut from a password with
+// an unencoded '@', say), where redact_url cannot see them.
+std::vector<std::string> secrets_of(const std::string& url) {
+  std::vector<std::string> out;
+  PQconninfoOption* parsed = PQconninfoParse(url.c_str(), nullptr);
+  if (!parsed) return out;
+  for (PQconninfoOption* o = parsed; o->keyword != nullptr; ++o) {
+    if (o->val != nullptr && *o->val != '\0' && is_secret_name(o->keyword))
+      out.emplace_back(o->val);
+  }
+  PQconninfoFree(parsed);
+  return out;
+}
+
 // Connection failures carry no SQLSTATE on the wire: map libpq's message.
-Error connect_error(const std::string& display_url, std::string message) {
+// Every secret of `url` is scrubbed from the message.
+Error connect_error(const std::string& url, const std::string& display_url, std::string message) {
+  message = scrub_secrets(std::move(message), secrets_of(url));
   std::string code = "08001";
   if (message.find("too many clients") != std::string::npos ||
       message.find("too many connections") != std::string::npos ||
@@ -171,13 +188,14 @@ Result<std::unique_ptr<PgConnection>> connect(const std::string& url,
          state != PGRES_POLLING_FAILED) {
     if (!wait_socket(conn->get(), state == PGRES_POLLING_WRITING, deadline)) {
       return fail(connect_error(
-          display_url, "timeout expired after " + timeout_text + " s waiting for the server"));
+          url, display_url, "timeout expired after " + timeout_text + " s waiting for the server"));
     }
     state = PQconnectPoll(conn->get());
   }
-  if (!conn->alive()) return fail(connect_error(display_url, trimmed(PQerrorMessage(conn->get()))));
+  if (!conn->alive())
+    return fail(connect_error(url, display_url, trimmed(PQerrorMessage(conn->get()))));
   if (PQsetnonblocking(conn->get(), 1) != 0) {
-    return fail(connect_error(display_url, trimmed(PQerrorMessage(conn->get()))));
+    return fail(connect_error(url, display_url, trimmed(PQerrorMessage(conn->get()))));
   }
   return conn;
 }
@@ -721,8 +739,10 @@ Result<std::shared_ptr<Warehouse>> make_postgres_warehouse(PostgresOptions optio
   if (!parsed) {
     std::string why = trimmed(err);
     PQfreemem(err);
-    // libpq's message may quote the URL; only the redacted form may appear.
-    if (why.find(options.url) != std::string::npos) why = "malformed connection URI";
+    // libpq's message may quote the URL or a piece of it; only the redacted
+    // form may appear.
+    if (why.find(options.url) != std::string::npos || why.find('"') != std::string::npos)
+      why = "malformed connection URI";
     return fail(Error::permanent("cannot parse PostgreSQL URL " + display + ": " + why));
   }
   PQconninfoFree(parsed);
