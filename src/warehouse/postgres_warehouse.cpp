@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "rebound/core/redact.hpp"
 #include "rebound/pool/lease_pool.hpp"
@@ -715,13 +716,33 @@ class PostgresWarehouse final : public Warehouse {
       PgSession session((*conn)->get(), budget);
       return fn(session);
     }
-    auto lease = pool_->acquire();
+    auto lease = acquire();
     if (!lease) return fail(std::move(lease.error()));
     PgSession session((*lease)->get(), budget);
     Status result = fn(session);
     session.reset_transaction();
     if (session.broken()) lease->mark_broken();
     return result;
+  }
+
+  // A lease from the pool. When the server has fewer free slots than the
+  // pool has room (max_connections below pool_size), opening one more
+  // connection fails with 53300 while our own connections are busy; then
+  // this waits — up to acquire_timeout — for one of ours to come back
+  // instead of failing the operation, so the pool runs at the server's limit.
+  auto acquire() -> decltype(std::declval<pool::LeasePool<PgConnection>&>().acquire()) {
+    const auto deadline = std::chrono::steady_clock::now() + options_.acquire_timeout;
+    auto pause = std::chrono::milliseconds{2};
+    for (;;) {
+      auto lease = pool_->acquire();
+      if (lease || lease.error().error_class != ErrorClass::too_many_connections) return lease;
+      const pool::PoolStats st = pool_->stats();
+      if (st.in_use + st.idle == 0 || std::chrono::steady_clock::now() + pause >= deadline) {
+        return lease;  // nothing of ours to wait for, or out of time
+      }
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds{50});
+    }
   }
 
   PostgresOptions options_;
