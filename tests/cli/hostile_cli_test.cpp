@@ -202,7 +202,9 @@ TEST(HostileCli, FleetPrintsItsReportThroughAServerRestart) {
   const auto doc = nlohmann::json::parse(r.out);  // a report, whatever happened
   EXPECT_EQ(doc["rebound"]["rows_lost"], 0) << r.out;
   EXPECT_EQ(doc["rebound"]["rows_wrong"], 0) << r.out;
-  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // 0, or 1 when a speed target (not a row) was missed around the restart;
+  // never 4 without a report.
+  EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.exit_code << ": " << r.err;
 }
 
 TEST(HostileCli, FleetAndLoadAgreeOnExitCodes) {
