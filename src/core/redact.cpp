@@ -35,10 +35,10 @@ std::string normalized(std::string_view raw) {
 
 // Rewrites "a=1&token=x&b" (a query or a fragment) with secret values
 // replaced by ***. ';' separates pairs too (old-style query strings).
-std::string redact_pairs(std::string_view pairs) {
+std::string redact_pairs(std::string_view pairs, std::string_view separators = "&;") {
   std::string out;
   while (true) {
-    const auto sep = pairs.find_first_of("&;");
+    const auto sep = pairs.find_first_of(separators);
     const std::string_view pair = pairs.substr(0, sep);
     const auto eq = pair.find('=');
     if (eq != std::string_view::npos && is_secret_name(pair.substr(0, eq))) {
@@ -138,6 +138,30 @@ std::string redact_query_and_fragment(std::string_view rest) {
   return out;
 }
 
+// What follows the hidden userinfo of a libpq URI (`all` is everything after
+// "://", `hidden` how much of it was hidden). libpq has no fragment: the
+// query starts at the first '?' after the userinfo and runs to the end, pairs
+// split by '&' only, so a value may hold '#' (found by fuzz_redact). libpq
+// ends the userinfo at the first '@' while the display hides up to the last,
+// so the query can begin inside the hidden part (found by fuzz_redact); then
+// the first visible piece continues a hidden value and is hidden too.
+std::string redact_libpq_rest(std::string_view all, std::string_view authority,
+                              std::size_t hidden) {
+  const auto first_at = authority.find('@');
+  const auto q = all.find('?', first_at == std::string_view::npos ? 0 : first_at + 1);
+  const std::string_view rest = all.substr(hidden);
+  if (q == std::string_view::npos) {
+    // No query as libpq reads it; key=value text left over is hidden anyway.
+    return rest.find('=') == std::string_view::npos ? std::string(rest) : redact_pairs(rest, "&");
+  }
+  if (q >= hidden) {
+    return std::string(all.substr(hidden, q + 1 - hidden)) + redact_pairs(all.substr(q + 1), "&");
+  }
+  const auto amp = rest.find('&');
+  if (amp == std::string_view::npos) return std::string(kStars);
+  return std::string(kStars) + redact_pairs(rest.substr(amp), "&");
+}
+
 }  // namespace
 
 bool is_secret_name(std::string_view name) {
@@ -152,11 +176,11 @@ bool is_secret_name(std::string_view name) {
 }
 
 std::string redact_url(std::string_view url) {
+  // `word=` first, as libpq decides: a keyword string may hold "://" inside
+  // a value (found by fuzz_redact), and no URL starts with `word=`.
+  if (looks_like_conninfo(url)) return redact_conninfo(url);
   const auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) {
-    if (looks_like_conninfo(url)) return redact_conninfo(url);
-    return redact_query_and_fragment(url);
-  }
+  if (scheme_end == std::string_view::npos) return redact_query_and_fragment(url);
   std::string out(url.substr(0, scheme_end + 3));
   std::string_view rest = url.substr(scheme_end + 3);
   // The authority ends at the first '/', as libpq reads it: libpq lets a
@@ -181,6 +205,12 @@ std::string redact_url(std::string_view url) {
     }
     out += '@';
     rest.remove_prefix(at + 1);
+  }
+  const std::string_view scheme = url.substr(0, scheme_end);
+  if (scheme == "postgresql" || scheme == "postgres") {
+    out += redact_libpq_rest(url.substr(scheme_end + 3), authority,
+                             at == std::string_view::npos ? 0 : at + 1);
+    return out;
   }
   out += redact_query_and_fragment(rest);
   return out;

@@ -97,6 +97,16 @@ TEST(RedactUrl, ConninfoIsTokenizedAsLibpqDoes) {
   EXPECT_EQ(redact_url("host=h password='a \\' b' user=u"), "host=h password=*** user=u");
   EXPECT_EQ(redact_url("host=h password=a\\ b user=u"), "host=h password=*** user=u");
   EXPECT_EQ(redact_url("host=h sslpassword=k"), "host=h sslpassword=***");
+  // Found by fuzz_redact: libpq URIs have no fragment, '#' belongs to the value.
+  EXPECT_EQ(redact_url("postgres://h/db#x?password=a#b&sslmode=require"),
+            "postgres://h/db#x?password=***&sslmode=require");
+  // Found by fuzz_redact: libpq ends the userinfo at the first '@', so its
+  // query can start before the last one.
+  EXPECT_EQ(redact_url("postgresql://x?user=u&a@b@h&password=s3cret").find("s3cret"),
+            std::string::npos);
+  // Found by fuzz_redact: a value holding "://" made the string look like a URL.
+  EXPECT_EQ(redact_url("host=db password = s3cret://x dbname=x"),
+            "host=db password = *** dbname=x");
   // Malformed: an unterminated quote or a key without '=' hides the rest.
   EXPECT_EQ(redact_url("host=h password='s3cret dbname=x").find("s3cret"), std::string::npos);
   EXPECT_EQ(redact_url("host=h s3cret").find("s3cret"), std::string::npos);
