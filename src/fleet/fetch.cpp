@@ -1,5 +1,7 @@
 #include "rebound/fleet/fetch.hpp"
 
+#include "rebound/core/redact.hpp"
+
 #include "rebound/http/client.hpp"
 #include "rebound/retry/classify.hpp"
 #include "rebound/retry/pushback.hpp"
@@ -171,8 +173,9 @@ Status probe_source(const std::string& base_url) {
   if (!client) return fail(client.error());
   auto response = (*client)->send({.method = "GET", .url = base_url + "/"});
   if (!response) {
-    return fail(Error::make(response.error().error_class, "cannot reach the source " + base_url +
-                                                              ": " + response.error().message));
+    return fail(Error::make(
+        response.error().error_class,
+        "cannot reach the source " + redact_url(base_url) + ": " + response.error().message));
   }
   return {};
 }

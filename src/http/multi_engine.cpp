@@ -162,10 +162,11 @@ void MultiEngine::drain_submissions() {
   for (auto& owned : batch) {
     Op& op = *owned;
     ops_.emplace(&op, std::move(owned));
-    op.state.emplace(op.policy, RetryOptions{.operation = {},
-                                             .clock = options_.clock,
-                                             .sleeper = options_.sleeper,
-                                             .seed = options_.seed});
+    op.retry_options = RetryOptions{.operation = {},
+                                    .clock = options_.clock,
+                                    .sleeper = options_.sleeper,
+                                    .seed = options_.seed};
+    op.state.emplace(op.policy, op.retry_options);
     start_attempt(op, false);
   }
 }
@@ -265,7 +266,10 @@ void MultiEngine::on_failure(Op& op, Error error) {
   if (options_.sleeper != nullptr) {
     // Injected sleeper (tests): it records the delay (and advances a fake
     // clock) without blocking; the retry starts at once.
-    op.state->sleep(*delay);
+    if (!op.state->sleep(*delay, error)) {
+      complete(op, fail(std::move(error)));
+      return;
+    }
     start_attempt(op, false);
     return;
   }

@@ -70,8 +70,9 @@ struct Op {
   Slist headers;
   bool idempotent = false;
   bool hedgeable = false;
-  RetryPolicy policy;                                // the client's, on_retry wrapped
-  std::optional<rebound::detail::RetryState> state;  // refers to `policy`
+  RetryPolicy policy;  // the client's, on_retry wrapped
+  RetryOptions retry_options;
+  std::optional<rebound::detail::RetryState> state;  // refers to `policy` and `retry_options`
   AsyncClient::Callback done;
   std::vector<std::unique_ptr<Leg>> legs;  // in flight: one, or two while hedged
   std::optional<std::multimap<TimePoint, Op*>::iterator> retry_timer, hedge_timer;

@@ -149,6 +149,8 @@ WriteOutcome BatchWriter::write(RowSet rows) const {
   // once; a later attempt re-checks them only if the schema changed.
   std::optional<RowSet> ready;
   std::optional<Schema> ready_for;  // the target schema `ready` was conformed to
+  bool created_now = false;         // this attempt created the target
+  bool settled = false;             // the target existed: later attempts skip the schema work
   const std::string operation =
       "merging " + std::to_string(rows.rows.size()) + " rows into " + table_.display();
   auto target_schema = [&](Session& s) -> Result<Schema> {
@@ -175,6 +177,7 @@ WriteOutcome BatchWriter::write(RowSet rows) const {
       }
       return fail(std::move(e));
     }
+    created_now = true;
     existing = s.describe(table_);
     if (!existing) return fail(std::move(existing.error()));
     if (!*existing) {
@@ -183,7 +186,13 @@ WriteOutcome BatchWriter::write(RowSet rows) const {
     }
     return std::move(**existing);
   };
+  // The schema work is repeated only when it can have changed: on the first
+  // attempt, and after an attempt that created the table (its rollback may
+  // have removed it). A table found existing is not described again, so a
+  // retry after a serialization conflict costs what it did before.
   auto attempt = [&](Session& s) -> Status {
+    if (settled && ready) return {};
+    created_now = false;
     auto target = target_schema(s);
     if (!target) return fail(std::move(target.error()));
     if (!ready || !ready_for || !(*ready_for == *target)) {
@@ -198,6 +207,7 @@ WriteOutcome BatchWriter::write(RowSet rows) const {
       ready = std::move(*conformed);
       ready_for = std::move(*target);
     }
+    settled = !created_now;
     return {};
   };
 

@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <thread>
 
 #include "rebound/core/redact.hpp"
 #include "rebound/pool/lease_pool.hpp"
@@ -134,8 +135,25 @@ class PgConnection {
   StatementCache statements_;
 };
 
+// The secret values of a connection string as libpq parsed them (decoded):
+// libpq's own messages may quote them (a host name cut from a password with
+// an unencoded '@', say), where redact_url cannot see them.
+std::vector<std::string> secrets_of(const std::string& url) {
+  std::vector<std::string> out;
+  PQconninfoOption* parsed = PQconninfoParse(url.c_str(), nullptr);
+  if (!parsed) return out;
+  for (PQconninfoOption* o = parsed; o->keyword != nullptr; ++o) {
+    if (o->val != nullptr && *o->val != '\0' && is_secret_name(o->keyword))
+      out.emplace_back(o->val);
+  }
+  PQconninfoFree(parsed);
+  return out;
+}
+
 // Connection failures carry no SQLSTATE on the wire: map libpq's message.
-Error connect_error(const std::string& display_url, std::string message) {
+// Every secret of `url` is scrubbed from the message.
+Error connect_error(const std::string& url, const std::string& display_url, std::string message) {
+  message = scrub_secrets(std::move(message), secrets_of(url));
   std::string code = "08001";
   if (message.find("too many clients") != std::string::npos ||
       message.find("too many connections") != std::string::npos ||
@@ -216,13 +234,14 @@ Result<std::unique_ptr<PgConnection>> connect(const std::string& url,
          state != PGRES_POLLING_FAILED) {
     if (!wait_socket(conn->get(), state == PGRES_POLLING_WRITING, deadline)) {
       return fail(connect_error(
-          display_url, "timeout expired after " + timeout_text + " s waiting for the server"));
+          url, display_url, "timeout expired after " + timeout_text + " s waiting for the server"));
     }
     state = PQconnectPoll(conn->get());
   }
-  if (!conn->alive()) return fail(connect_error(display_url, trimmed(PQerrorMessage(conn->get()))));
+  if (!conn->alive())
+    return fail(connect_error(url, display_url, trimmed(PQerrorMessage(conn->get()))));
   if (PQsetnonblocking(conn->get(), 1) != 0) {
-    return fail(connect_error(display_url, trimmed(PQerrorMessage(conn->get()))));
+    return fail(connect_error(url, display_url, trimmed(PQerrorMessage(conn->get()))));
   }
   return conn;
 }
@@ -787,13 +806,33 @@ class PostgresWarehouse final : public Warehouse {
       PgSession session((*conn)->get(), budget);
       return fn(session);
     }
-    auto lease = pool_->acquire();
+    auto lease = acquire();
     if (!lease) return fail(std::move(lease.error()));
     PgSession session((*lease)->get(), budget, &(*lease)->statements());
     Status result = fn(session);
     session.reset_transaction();
     if (session.broken()) lease->mark_broken();
     return result;
+  }
+
+  // A lease from the pool. When the server has fewer free slots than the
+  // pool has room (max_connections below pool_size), opening one more
+  // connection fails with 53300 while our own connections are busy; then
+  // this waits — up to acquire_timeout — for one of ours to come back
+  // instead of failing the operation, so the pool runs at the server's limit.
+  auto acquire() -> decltype(std::declval<pool::LeasePool<PgConnection>&>().acquire()) {
+    const auto deadline = std::chrono::steady_clock::now() + options_.acquire_timeout;
+    auto pause = std::chrono::milliseconds{2};
+    for (;;) {
+      auto lease = pool_->acquire();
+      if (lease || lease.error().error_class != ErrorClass::too_many_connections) return lease;
+      const pool::PoolStats st = pool_->stats();
+      if (st.in_use + st.idle == 0 || std::chrono::steady_clock::now() + pause >= deadline) {
+        return lease;  // nothing of ours to wait for, or out of time
+      }
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds{50});
+    }
   }
 
   PostgresOptions options_;
@@ -811,8 +850,10 @@ Result<std::shared_ptr<Warehouse>> make_postgres_warehouse(PostgresOptions optio
   if (!parsed) {
     std::string why = trimmed(err);
     PQfreemem(err);
-    // libpq's message may quote the URL; only the redacted form may appear.
-    if (why.find(options.url) != std::string::npos) why = "malformed connection URI";
+    // libpq's message may quote the URL or a piece of it; only the redacted
+    // form may appear.
+    if (why.find(options.url) != std::string::npos || why.find('"') != std::string::npos)
+      why = "malformed connection URI";
     return fail(Error::permanent("cannot parse PostgreSQL URL " + display + ": " + why));
   }
   PQconninfoFree(parsed);

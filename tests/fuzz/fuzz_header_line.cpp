@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "rebound/http/header_line.hpp"
 #include "rebound/core/redact.hpp"
+#include "rebound/http/header_line.hpp"
 
 using namespace rebound::http;
 using rebound::is_secret_header;

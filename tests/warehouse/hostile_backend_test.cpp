@@ -245,6 +245,43 @@ TEST(HostileBackend, SilentServerConnectTimesOut) {
   EXPECT_EQ(r.error().error_class, ErrorClass::transient) << r.error().message;
 }
 
+// --- max_connections below the pool (fault matrix) ------------------------------
+
+TEST(HostileBackend, PoolLargerThanTheServerAllowsWaitsForItsOwnConnections) {
+  // 12 writers, a pool of 12, a server that takes 4: the writers beyond the
+  // server's limit used to burn their retries on "too many clients" and rows
+  // were lost; now they wait for one of the pool's own connections.
+  auto server = testing::PostgresServer::start(
+      {.max_connections = 4, .settings = {"superuser_reserved_connections=0"}});
+  ASSERT_TRUE(server) << server.error().message;
+  auto wh = make_postgres_warehouse({.url = (*server)->url(), .pool_size = 12});
+  ASSERT_TRUE(wh);
+  const std::string table = unique_name("starved");
+  ASSERT_TRUE((*wh)->execute("CREATE TABLE " + table + " (id int8 PRIMARY KEY, v text)"));
+  std::atomic<int> failures{0};
+  {
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < 12; ++t) {
+      threads.emplace_back([&, t] {
+        auto policy = default_write_policy(0.001);
+        for (auto& rule : policy.rules) rule.max_attempts = std::min(rule.max_attempts, 3);
+        auto w = BatchWriter::make(*wh, {.table = table, .keys = {"id"}, .policy = policy});
+        for (int i = 0; i < 10; ++i) {
+          auto out = w->write(std::vector<json>{{{"id", t * 100 + i}, {"v", "x"}}});
+          if (!out) {
+            ++failures;
+            ADD_FAILURE() << out.status.error().message;
+          }
+        }
+      });
+    }
+  }
+  EXPECT_EQ(failures.load(), 0);
+  auto n = (*wh)->query("SELECT count(*) FROM " + table);
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(std::get<std::int64_t>(n->rows.at(0).at(0)), 120);
+}
+
 // --- 17: many openers of one new SQLite file ---------------------------------
 
 TEST(HostileBackend, ConcurrentOpensOfANewSqliteFileAllSucceed) {

@@ -15,6 +15,7 @@
 #include "rebound/fleet/bigquery.hpp"
 #include "rebound/warehouse/open.hpp"
 
+#include "cli_output.hpp"
 #include "commands.hpp"
 #include "rebound/fleet/fetch.hpp"
 #include "rebound/fleet/report.hpp"
@@ -112,7 +113,23 @@ std::string validate(const FleetArgs& a) {
     return fmt::format("--trigger-ms {} must be in [0, 3600000] (0: no trigger)", a.trigger_ms);
   if (!(a.latency_ms >= 0 && a.latency_ms <= 1000))
     return fmt::format("--latency-ms {} must be in [0, 1000]", a.latency_ms);
-  if (!(a.scale > 0 && a.scale <= 1)) return fmt::format("--scale {} must be in (0, 1]", a.scale);
+  // Below 1e-4 the guide's delays round to nothing (1e-300 reached an
+  // undefined double -> integer conversion after work had started).
+  if (!(a.scale >= 1e-4 && a.scale <= 1))
+    return fmt::format("--scale {} must be in [0.0001, 1]", a.scale);
+  if (!a.warehouse.empty()) {
+    if (const auto sep = a.warehouse.find("://"); sep != std::string::npos) {
+      const std::string scheme = a.warehouse.substr(0, sep);
+      if (scheme != "sqlite" && scheme != "postgresql" && scheme != "postgres" &&
+          scheme != "bigquery")
+        return fmt::format(
+            "--warehouse {}: unsupported scheme \"{}\" (use a file path, "
+            "sqlite:///path, postgresql://, postgres://, bigquery:// or bigquery-emulator)",
+            redact_url(a.warehouse), scheme);
+    }
+  }
+  if (!a.source.empty() && !a.source.starts_with("http://") && !a.source.starts_with("https://"))
+    return fmt::format("--source {} is not an http:// or https:// URL", redact_url(a.source));
   if (a.pool_size < 1 || a.pool_size > 1000)
     return fmt::format("--pool-size {} must be in 1..1000", a.pool_size);
   return {};
@@ -186,6 +203,7 @@ int run_fleet_command(const FleetArgs& args) {
   const bool show_progress = !args.quiet && !args.json && ::isatty(STDERR_FILENO) == 1;
 
   RunStats runs[2];
+  int run_error = kOk;
   const Mode modes[2] = {Mode::naive, Mode::rebound};
   for (int i = 0; i < 2; ++i) {
     ProgressBar bar(show_progress, i == 0 ? "naive" : "rebound");
@@ -195,15 +213,24 @@ int run_fleet_command(const FleetArgs& args) {
     });
     bar.finish();
     if (!result) {
+      // The report is printed anyway (a run that could not finish shows as
+      // failed in the table and JSON); the exit code says why.
+      const Error& e = result.error();
       std::cerr << "rebound fleet: " << (i == 0 ? "naive" : "rebound")
-                << " run failed: " << result.error().message << "\n";
-      return result.error().error_class == ErrorClass::permanent ? kUsage : kBackendError;
+                << " run failed: " << e.message << "\n";
+      runs[i].mode = i == 0 ? "naive" : "rebound";
+      runs[i].sample_errors.push_back(e.describe());
+      // Same mapping as load: a problem rebound found itself is a usage
+      // error; anything the back end said (a wrong password too) is exit 4.
+      // The naive run failing is what the naive way does; only the
+      // rebound run's failure decides the code.
+      if (i == 1) {
+        run_error = e.source == "rebound" && e.error_class == ErrorClass::permanent ? kUsage
+                                                                                    : kBackendError;
+      }
+      continue;
     }
     runs[i] = std::move(*result);
-  }
-  if (!config.builtin_source) {
-    // An external source: the rows expected are those the rebound run fetched.
-    runs[0].rows_expected = runs[1].rows_expected = runs[1].rows_in_table;
   }
 
   const auto rows = success_rows(runs[0], runs[1]);
@@ -216,7 +243,7 @@ int run_fleet_command(const FleetArgs& args) {
                             {"key_space", workload.key_space},
                             {"seed", args.seed},
                             {"warehouse", redact_url(config.warehouse_url)},
-                            {"source", source ? "built-in" : config.source_url},
+                            {"source", source ? "built-in" : redact_url(config.source_url)},
                             {"scale", args.scale},
                             {"latency_ms", args.latency_ms},
                             {"trigger_after_ms", source ? args.trigger_after_ms : 0},
@@ -225,7 +252,7 @@ int run_fleet_command(const FleetArgs& args) {
                           {"rebound", to_json(runs[1])},
                           {"table", to_json(rows)},
                           {"pass", pass}};
-    std::cout << doc.dump(2) << "\n";
+    std::cout << json_text(doc, 2) << "\n";
   } else {
     std::cout << fmt::format(
         "rebound fleet: {} processors x {} batches x {} rows over {} keys; warehouse {}; source "
@@ -233,7 +260,8 @@ int run_fleet_command(const FleetArgs& args) {
         "retry delays scaled x{} (the guide's 1 s is {} ms here); simulated network round trip {} "
         "ms{}\n\n",
         args.processors, args.batches, args.rows, workload.key_space,
-        redact_url(config.warehouse_url), source ? "built-in (faults injected)" : config.source_url,
+        redact_url(config.warehouse_url),
+        source ? "built-in (faults injected)" : redact_url(config.source_url),
         args.scale, 1000 * args.scale, args.latency_ms,
         source && args.trigger_ms > 0
             ? fmt::format("; trigger: the source answers 503 from {} ms for {} ms of each run",
@@ -263,6 +291,7 @@ int run_fleet_command(const FleetArgs& args) {
       return kFailure;
     }
   }
+  if (run_error != kOk) return run_error;
   return pass ? kOk : kFailure;
 }
 

@@ -50,7 +50,7 @@ struct TransactionOptions {
   // The transaction writes: SQLite takes the write lock at BEGIN (BEGIN
   // IMMEDIATE), so a conflict surfaces before any work is done.
   bool write = true;
-  // The attempt's time budget (rebound::Attempt::timeout()): statements that
+  // The attempt's time budget (rebound::Attempt::time_left): statements that
   // have not finished by then fail as transient errors (PostgreSQL: 57014,
   // enforced on the client). nullopt: the back end's own limit.
   std::optional<Duration> timeout = std::nullopt;
