@@ -8,6 +8,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -391,9 +392,15 @@ Result<RunStats> run(const Config& config, Mode mode, const Progress& progress) 
         continue;
       }
       if (!config.builtin_source) {
-        for (const nlohmann::json& r : *rows) {
-          const auto id = r["id"].get<std::int64_t>();
-          shard.fetched[id] = Record{.id = id, .name = {}, .score = 0};
+        // Every id served (the batch's "id" column, an integer by parse_batch).
+        const auto& cols = rows->schema.columns;
+        const auto at = static_cast<std::size_t>(
+            std::find_if(cols.begin(), cols.end(), [](const auto& c) { return c.name == "id"; }) -
+            cols.begin());
+        for (const wh::Row& r : rows->rows) {
+          if (at >= r.size()) break;
+          if (const auto* id = std::get_if<std::int64_t>(&r[at]))
+            shard.fetched[*id] = Record{.id = *id, .name = {}, .score = 0};
         }
       }
 
