@@ -82,7 +82,7 @@ RetryPolicy serialization(double scale) {
                           .maximum = scaled(std::chrono::seconds{60}, scale),
                           .multiplier = 2.0,
                           .backoff = BackoffKind::decorrelated_jitter,
-                          // Like the guide's retry.Retry: the deadline, not a
+                          // Like the reference platform's retry.Retry: the deadline, not a
                           // count, ends it (decorrelated jitter fits about a
                           // dozen attempts into 300 s).
                           .max_attempts = 0}},

@@ -91,7 +91,10 @@ TEST(FleetCli, PostgresNaiveRunsOutOfConnectionsReboundDoesNot) {
   // No outage here: this test is about connections (fleet_trigger_cli_test covers the trigger).
   const CommandResult r =
       fleet({"--processors", "32", "--batches", "12", "--rows", "10", "--json", "--quiet",
-             "--warehouse", url, "--pool-size", "6", "--trigger-ms", "0"});
+             "--warehouse", url, "--pool-size", "6", "--trigger-ms", "0",
+             // Retry delays x0.04: a 12 s serialization deadline, so a loaded machine
+             // (or a sanitizer build) still retries every conflict to the end.
+             "--scale", "0.04"});
   ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.out << r.err;
   const auto doc = parse(r);
   ASSERT_TRUE(doc.is_object()) << r.err;

@@ -113,7 +113,7 @@ std::string validate(const FleetArgs& a) {
     return fmt::format("--trigger-ms {} must be in [0, 3600000] (0: no trigger)", a.trigger_ms);
   if (!(a.latency_ms >= 0 && a.latency_ms <= 1000))
     return fmt::format("--latency-ms {} must be in [0, 1000]", a.latency_ms);
-  // Below 1e-4 the guide's delays round to nothing (1e-300 reached an
+  // Below 1e-4 the reference presets' delays round to nothing (1e-300 reached an
   // undefined double -> integer conversion after work had started).
   if (!(a.scale >= 1e-4 && a.scale <= 1))
     return fmt::format("--scale {} must be in [0.0001, 1]", a.scale);
@@ -257,7 +257,7 @@ int run_fleet_command(const FleetArgs& args) {
     std::cout << fmt::format(
         "rebound fleet: {} processors x {} batches x {} rows over {} keys; warehouse {}; source "
         "{}\n"
-        "retry delays scaled x{} (the guide's 1 s is {} ms here); simulated network round trip {} "
+        "retry delays scaled x{} (the reference presets' 1 s is {} ms here); simulated network round trip {} "
         "ms{}\n\n",
         args.processors, args.batches, args.rows, workload.key_space,
         redact_url(config.warehouse_url),
@@ -337,7 +337,7 @@ void add_fleet_command(CLI::App& app, int& exit_code) {
          "--trigger-ms", args->trigger_ms,
          "built-in source: the outage (every /batch answered 503) lasts this long; 0 = none")
       ->capture_default_str();
-  cmd->add_option("--scale", args->scale, "retry delays = the guide's seconds x scale")
+  cmd->add_option("--scale", args->scale, "retry delays = the reference presets' seconds x scale")
       ->capture_default_str();
   cmd->add_option("--pool-size", args->pool_size, "rebound: warehouse connections per URL")
       ->capture_default_str();

@@ -22,7 +22,7 @@ namespace rebound::fleet {
 enum class FetchMode { new_connection_each_request, pooled };
 
 struct FetchOptions {
-  double scale = 0.01;                  // retry delays: the guide's seconds × scale
+  double scale = 0.01;                  // retry delays: the reference presets' seconds × scale
   std::shared_ptr<RetryBudget> budget;  // pooled mode: shared with the writes
   // Pooled mode: a circuit breaker on the source. While it is open a fetch
   // waits for the probe time the breaker names (jittered, bounded by the

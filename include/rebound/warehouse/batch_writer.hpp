@@ -62,7 +62,7 @@
 
 namespace rebound::warehouse {
 
-// The writer's default: quota outer, serialization inner (the guide's
+// The writer's default: quota outer, serialization inner (the reference platform's
 // presets), plus transient and too_many_connections (restarts, lost
 // connections, a pool that timed out): 10 attempts, 50 ms .. 2 s, full
 // jitter. `scale` multiplies every duration (0.001 for tests and demos).
