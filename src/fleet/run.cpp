@@ -1,137 +1,65 @@
 #include "rebound/fleet/run.hpp"
 
-#include "rebound/pool/keyed_cache.hpp"
-#include "rebound/retry/retry_loop.hpp"
-#include "rebound/warehouse/batch_writer.hpp"
-#include "rebound/warehouse/open.hpp"
-
 #include <atomic>
 #include <chrono>
-#include <mutex>
 #include <thread>
+#include <vector>
 
-#include "rebound/fleet/fetch.hpp"
+#include "metrics_export.hpp"
+#include "processor.hpp"
+#include "rebound/fleet/target.hpp"
+#include "rebound/warehouse/open.hpp"
 
 namespace rebound::fleet {
 namespace {
 
-using std::chrono::steady_clock;
 namespace wh = rebound::warehouse;
 
-double ms_since(steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(steady_clock::now() - start).count();
-}
-
-// The rebound write policy: the batch writer's default (quota outer,
-// serialization inner, transient), decorrelated jitter, a shared budget.
-RetryPolicy rebound_policy(double scale, std::shared_ptr<RetryBudget> budget) {
-  RetryPolicy p = wh::default_write_policy(scale);
-  for (ClassRule& rule : p.rules) {
-    if (rule.backoff != BackoffKind::full_jitter) rule.backoff = BackoffKind::decorrelated_jitter;
+// Appends a processor's shard to the run's totals.
+void merge_into(RunStats& total, const RunStats& s) {
+  auto append = [](auto& into, const auto& from) {
+    into.insert(into.end(), from.begin(), from.end());
+  };
+  append(total.client_acquire_ns, s.client_acquire_ns);
+  append(total.http_latency_ms, s.http_latency_ms);
+  append(total.retry_delays_ms, s.retry_delays_ms);
+  append(total.timeline, s.timeline);
+  for (const auto& e : s.sample_errors) {
+    if (total.sample_errors.size() < 5) total.sample_errors.push_back(e);
   }
-  p.budget = std::move(budget);
-  return p;
+  total.http_requests += s.http_requests;
+  total.operations += s.operations;
+  total.operations_retried += s.operations_retried;
+  total.operations_recovered += s.operations_recovered;
+  total.operations_failed += s.operations_failed;
+  total.too_many_connections += s.too_many_connections;
+  total.conflicts += s.conflicts;
+  total.retries += s.retries;
 }
 
-// Everything one worker records; merged after the threads join, so workers
-// never contend on shared statistics.
-struct Shard {
+// Starts one thread per processor, each recording into its own shard (so
+// workers never contend on shared statistics), and merges after they join.
+RunStats run_processors(const detail::RunContext& context) {
+  const auto processors = static_cast<std::size_t>(context.config.workload.processors);
+  std::vector<RunStats> shards(processors);
+  std::vector<std::thread> threads;
+  threads.reserve(processors);
+  for (std::size_t p = 0; p < processors; ++p) {
+    threads.emplace_back(
+        [&, p] { detail::run_processor(context, static_cast<int>(p), shards[p]); });
+  }
+  for (std::thread& t : threads) t.join();
   RunStats stats;
-};
-
-struct Timeline {
-  steady_clock::time_point start;
-  int processor;
-  Shard* shard;
-  void mark(bool ok, const char* kind) const {
-    shard->stats.timeline.push_back(
-        {.processor = processor, .at_ms = ms_since(start), .ok = ok, .kind = kind});
-  }
-};
-
-std::uint64_t failures_of(const RetryReport& r, ErrorClass c) {
-  return static_cast<std::uint64_t>(r.failures_of(c));
-}
-
-Result<std::vector<nlohmann::json>> parse_batch(const std::string& body) {
-  auto doc = nlohmann::json::parse(body, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("records") ||
-      !doc["records"].is_array()) {
-    return fail(Error::permanent("source returned a body that is not {\"records\": [...]}"));
-  }
-  std::vector<nlohmann::json> rows;
-  for (auto& record : doc["records"]) {
-    if (!record.is_object() || !record.contains("id") || !record["id"].is_number_integer()) {
-      return fail(
-          Error::permanent("source record without an integer id: " + record.dump().substr(0, 80)));
-    }
-    // The transform step of a processor: keep the columns the target has.
-    rows.push_back({{"id", record["id"]},
-                    {"name", record.value("name", "")},
-                    {"score", record.value("score", 0)}});
-  }
-  return rows;
-}
-
-Status prepare_target(wh::Warehouse& warehouse, const std::string& table) {
-  auto name = wh::parse_table_name(table);
-  if (!name) return fail(name.error());
-  if (auto dropped = warehouse.with_session([&](wh::Session& s) { return s.drop_table(*name); });
-      !dropped) {
-    return dropped;
-  }
-  const wh::Schema schema{
-      .columns = {{.name = "id", .type = wh::ColumnType::integer, .nullable = false},
-                  {.name = "name", .type = wh::ColumnType::text, .nullable = true},
-                  {.name = "score", .type = wh::ColumnType::integer, .nullable = true}}};
-  const std::vector<std::string> keys = {"id"};
-  return warehouse.create_table(*name, schema, keys);
-}
-
-// Compares the target table with what the workload must have produced.
-Status check_rows(wh::Warehouse& warehouse, const std::string& table,
-                  const std::map<std::int64_t, Record>& expected, RunStats& stats) {
-  auto name = wh::parse_table_name(table);
-  if (!name) return fail(name.error());
-  auto result = warehouse.query("SELECT id, name, score FROM " + name->quoted());
-  if (!result) return fail(result.error());
-  std::map<std::int64_t, int> seen;
-  std::uint64_t wrong = 0;
-  std::uint64_t lost = 0;
-  for (const wh::Row& row : result->rows) {
-    if (row.size() != 3 || !std::holds_alternative<std::int64_t>(row[0])) {
-      ++wrong;
-      continue;
-    }
-    const std::int64_t id = std::get<std::int64_t>(row[0]);
-    if (++seen[id] > 1) ++wrong;  // a duplicate
-    auto it = expected.find(id);
-    const bool same = it != expected.end() && std::holds_alternative<std::string>(row[1]) &&
-                      std::get<std::string>(row[1]) == it->second.name &&
-                      std::holds_alternative<std::int64_t>(row[2]) &&
-                      std::get<std::int64_t>(row[2]) == it->second.score;
-    if (!same) ++wrong;
-  }
-  for (const auto& [id, record] : expected) {
-    if (!seen.contains(id)) ++lost;
-  }
-  stats.rows_expected = expected.size();
-  stats.rows_in_table = result->rows.size();
-  stats.rows_wrong = wrong;
-  stats.rows_lost = lost;
-  return {};
+  stats.mode = to_string(context.mode);
+  for (const RunStats& shard : shards) merge_into(stats, shard);
+  return stats;
 }
 
 }  // namespace
 
-std::string target_table(Mode mode) {
-  return mode == Mode::naive ? "fleet_naive" : "fleet_rebound";
-}
-
 Result<RunStats> run(const Config& config, Mode mode, const Progress& progress) {
   const Workload& work = config.workload;
   const std::string table = target_table(mode);
-  const bool naive = mode == Mode::naive;
 
   // Setup with a client of its own, outside the measured operations.
   auto setup = wh::open_warehouse(config.warehouse_url, {.pool_size = 1});
@@ -139,7 +67,7 @@ Result<RunStats> run(const Config& config, Mode mode, const Progress& progress) 
   if (auto prepared = prepare_target(**setup, table); !prepared) return fail(prepared.error());
 
   // rebound: one client per warehouse URL, made once, shared by every processor.
-  auto cache = pool::KeyedCache<std::string, wh::Warehouse>::make({
+  auto cache = detail::WarehouseCache::make({
       .create = [&](const std::string& url) -> Result<std::shared_ptr<wh::Warehouse>> {
         return wh::open_warehouse(url, {.pool_size = config.pool_size});
       },
@@ -151,136 +79,29 @@ Result<RunStats> run(const Config& config, Mode mode, const Progress& progress) 
   // never starves, while a storm against a failing server is capped.
   auto budget = RetryBudget::make({.max_tokens = 1000, .retry_cost = 1, .success_refund = 1});
   if (!budget) return fail(budget.error());
-
+  const bool naive = mode == Mode::naive;
   auto fetcher = make_fetcher(naive ? FetchMode::new_connection_each_request : FetchMode::pooled,
                               {.scale = config.scale, .budget = *budget});
   if (!fetcher) return fail(fetcher.error());
 
-  const std::uint64_t total =
-      static_cast<std::uint64_t>(work.processors) * static_cast<std::uint64_t>(work.batches);
   std::atomic<std::uint64_t> done{0};
-  std::vector<Shard> shards(static_cast<std::size_t>(work.processors));
-  const auto start = steady_clock::now();
-
-  auto processor = [&](int p) {
-    Shard& shard = shards[static_cast<std::size_t>(p)];
-    RunStats& st = shard.stats;
-    const Timeline timeline{.start = start, .processor = p, .shard = &shard};
-    RetryPolicy write_policy =
-        naive ? naive_policy(config.scale) : rebound_policy(config.scale, *budget);
-    write_policy.on_retry = [&](const RetryEvent& e) {
-      st.retry_delays_ms.push_back(std::chrono::duration<double, std::milli>(e.delay).count());
-      timeline.mark(false, "write");
-    };
-    for (int b = 0; b < work.batches; ++b) {
-      ++st.operations;
-      bool retried = false;
-      auto finish = [&](bool ok, const Error* error) {
-        if (retried) ++st.operations_retried;
-        if (retried && ok) ++st.operations_recovered;
-        if (!ok) {
-          ++st.operations_failed;
-          if (error && st.sample_errors.size() < 3) st.sample_errors.push_back(error->describe());
-        }
-        timeline.mark(ok, "write");
-        if (progress) progress(done.fetch_add(1) + 1, total);
-      };
-
-      // 1. A warehouse client: fresh (naive) or from the keyed cache (rebound).
-      std::shared_ptr<wh::Warehouse> warehouse;
-      const auto acquire_start = steady_clock::now();
-      if (naive) {
-        auto fresh = wh::open_warehouse(config.warehouse_url, {.pool_size = 1});
-        if (fresh) {
-          // Connecting is part of making a client: do it now, as a new client would.
-          auto connected = (*fresh)->with_session([](wh::Session&) -> Status { return {}; });
-          if (!connected) {
-            if (connected.error().error_class == ErrorClass::too_many_connections)
-              ++st.too_many_connections;
-          }
-          warehouse = *fresh;
-        }
-      } else {
-        auto cached = (*cache)->client(config.warehouse_url);
-        if (cached) warehouse = *cached;
-      }
-      st.client_acquire_ns.push_back(
-          std::chrono::duration<double, std::nano>(steady_clock::now() - acquire_start).count());
-      if (!warehouse) {
-        const Error e = Error::transient("could not open the warehouse");
-        finish(false, &e);
-        continue;
-      }
-
-      // 2. Fetch the batch.
-      const std::string url = config.source_url + "/batch?processor=" + std::to_string(p) +
-                              "&batch=" + std::to_string(b);
-      FetchOutcome fetched = (*fetcher)->fetch(url, [&](const RetryEvent& e) {
-        st.retry_delays_ms.push_back(std::chrono::duration<double, std::milli>(e.delay).count());
-        timeline.mark(false, "http");
-      });
-      st.http_requests += static_cast<std::uint64_t>(fetched.attempts);
-      if (fetched.attempts > 1) retried = true;
-      st.retries += static_cast<std::uint64_t>(std::max(0, fetched.attempts - 1));
-      if (!fetched.body) {
-        finish(false, &fetched.body.error());
-        continue;
-      }
-      st.http_latency_ms.push_back(fetched.latency_ms);
-      auto rows = parse_batch(*fetched.body);
-      if (!rows) {
-        finish(false, &rows.error());
-        continue;
-      }
-
-      // 3. Write through the batch writer; the whole attempt is retried.
-      auto writer = wh::BatchWriter::make(warehouse,
-                                          {.table = table, .keys = {"id"}, .policy = write_policy});
-      if (!writer) {
-        finish(false, &writer.error());
-        continue;
-      }
-      const wh::WriteOutcome out = writer->write(*rows);
-      const RetryReport& report = out.report.retry;
-      if (report.attempts > 1) retried = true;
-      st.retries += static_cast<std::uint64_t>(report.retries());
-      st.conflicts += failures_of(report, ErrorClass::serialization_conflict);
-      st.too_many_connections += failures_of(report, ErrorClass::too_many_connections);
-      if (!out) {
-        finish(false, &out.status.error());
-        continue;
-      }
-      finish(true, nullptr);
-    }
+  const auto start = std::chrono::steady_clock::now();
+  const detail::RunContext context{
+      .config = config,
+      .mode = mode,
+      .table = table,
+      .cache = **cache,
+      .fetcher = **fetcher,
+      .budget = *budget,
+      .start = start,
+      .progress = progress,
+      .done = done,
+      .total =
+          static_cast<std::uint64_t>(work.processors) * static_cast<std::uint64_t>(work.batches),
   };
-
-  std::vector<std::thread> threads;
-  threads.reserve(static_cast<std::size_t>(work.processors));
-  for (int p = 0; p < work.processors; ++p) threads.emplace_back(processor, p);
-  for (std::thread& t : threads) t.join();
-
-  RunStats stats;
-  stats.mode = naive ? "naive" : "rebound";
-  stats.wall_seconds = ms_since(start) / 1000;
-  for (Shard& shard : shards) {
-    RunStats& s = shard.stats;
-    auto append = [](auto& into, auto& from) { into.insert(into.end(), from.begin(), from.end()); };
-    append(stats.client_acquire_ns, s.client_acquire_ns);
-    append(stats.http_latency_ms, s.http_latency_ms);
-    append(stats.retry_delays_ms, s.retry_delays_ms);
-    append(stats.timeline, s.timeline);
-    for (auto& e : s.sample_errors) {
-      if (stats.sample_errors.size() < 5) stats.sample_errors.push_back(e);
-    }
-    stats.http_requests += s.http_requests;
-    stats.operations += s.operations;
-    stats.operations_retried += s.operations_retried;
-    stats.operations_recovered += s.operations_recovered;
-    stats.operations_failed += s.operations_failed;
-    stats.too_many_connections += s.too_many_connections;
-    stats.conflicts += s.conflicts;
-    stats.retries += s.retries;
-  }
+  RunStats stats = run_processors(context);
+  stats.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const FetchStats http = (*fetcher)->stats();
   stats.http_new_connections = http.new_connections;
   stats.http_reused_connections = http.reused_connections;
@@ -289,49 +110,13 @@ Result<RunStats> run(const Config& config, Mode mode, const Progress& progress) 
     if (auto checked = check_rows(**setup, table, work.expected(), stats); !checked)
       return fail(checked.error());
   }
-
   if (config.registry != nullptr) {
-    metrics::Registry& reg = *config.registry;
-    const metrics::Labels mode_label = {{"mode", stats.mode}};
-    reg.counter("rebound_fleet_operations_total", "Processor operations (fetch + write)",
-                mode_label)
-        .inc(stats.operations);
-    reg.counter("rebound_fleet_operations_failed_total", "Operations that failed after retries",
-                mode_label)
-        .inc(stats.operations_failed);
-    reg.counter("rebound_fleet_retries_total", "Retries (HTTP and warehouse)", mode_label)
-        .inc(stats.retries);
-    reg.counter("rebound_fleet_conflicts_total", "Serialization conflicts seen", mode_label)
-        .inc(stats.conflicts);
-    reg.counter("rebound_fleet_too_many_connections_total", "Too-many-connections errors",
-                mode_label)
-        .inc(stats.too_many_connections);
-    reg.counter("rebound_http_connections_new_total", "New HTTP connections", mode_label)
-        .inc(http.new_connections);
-    reg.counter("rebound_http_connections_reused_total", "Reused HTTP connections", mode_label)
-        .inc(http.reused_connections);
-    reg.gauge("rebound_fleet_rows_in_table", "Rows in the target table after the run", mode_label)
-        .set(static_cast<double>(stats.rows_in_table));
-    reg.gauge("rebound_fleet_rows_expected", "Rows the workload must produce", mode_label)
-        .set(static_cast<double>(stats.rows_expected));
+    detail::RunResources resources{.http = http};
     if (!naive) {
-      reg.gauge("rebound_retry_budget_tokens", "Retry budget balance at the end of the run")
-          .set((*budget)->tokens());
-      reg.counter("rebound_retry_budget_denied_total", "Retries the budget refused")
-          .inc((*budget)->retries_denied());
-      if (auto w = (*cache)->find(config.warehouse_url)) {
-        const pool::PoolStats ps = w->pool_stats();
-        reg.counter("rebound_pool_connections_created_total", "Warehouse connections created")
-            .inc(ps.created);
-        reg.counter("rebound_pool_leases_reused_total", "Leases served by an idle connection")
-            .inc(ps.reused);
-        reg.counter("rebound_pool_waits_total", "Acquires that waited").inc(ps.waits);
-        reg.counter("rebound_pool_timeouts_total", "Acquires that timed out").inc(ps.timeouts);
-      }
+      resources.budget = budget->get();
+      if (auto w = (*cache)->find(config.warehouse_url)) resources.pool = w->pool_stats();
     }
-    auto& latency = reg.histogram("rebound_fleet_http_latency_seconds", "HTTP request latency",
-                                  metrics::latency_buckets(), mode_label);
-    for (double v : stats.http_latency_ms) latency.observe(v / 1000);
+    detail::export_metrics(*config.registry, mode, stats, resources);
   }
   return stats;
 }

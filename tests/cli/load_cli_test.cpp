@@ -58,7 +58,7 @@ class LoadCli : public ::testing::Test {
     return r ? std::get<std::int64_t>(r->rows.at(0).at(0)) : -1;
   }
 
-  TempDir dir_;
+  TempDir dir_ = temp_dir();
 };
 
 const char* kRows =

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "rebound/core/temp_dir.hpp"
 #include "rebound/testing/postgres_server.hpp"
 #include "rebound/warehouse/open.hpp"
 #include "rebound/warehouse/postgres_warehouse.hpp"
@@ -25,21 +26,7 @@ inline std::string unique_name(std::string_view prefix) {
 }
 
 // A temp folder removed when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    std::string t = (std::filesystem::temp_directory_path() / "rebound-wh-XXXXXX").string();
-    path_ = ::mkdtemp(t.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+inline TempDir temp_dir() { return TempDir::make("rebound-wh-").value(); }
 
 // The binary's one PostgreSQL server (max_connections 20 so exhaustion tests bite).
 inline testing::PostgresServer& postgres() {
@@ -53,7 +40,7 @@ inline testing::PostgresServer& postgres() {
 
 struct SqliteBackend {
   static constexpr const char* kName = "sqlite";
-  TempDir dir;
+  TempDir dir = temp_dir();
   std::shared_ptr<Warehouse> open(std::size_t pool_size = 2) {
     auto wh =
         make_sqlite_warehouse({.path = (dir.path() / "test.db").string(), .pool_size = pool_size});

@@ -29,7 +29,7 @@ void run_writers(const std::shared_ptr<Warehouse>& wh, const std::string& table,
 }
 
 TEST(WarehouseConcurrency, SqliteSixtyFourWritersLandEveryKeyExactlyOnce) {
-  TempDir dir;
+  TempDir dir = temp_dir();
   // A 1 ms busy timeout: contention must surface as conflicts for the policy.
   auto wh = make_sqlite_warehouse({.path = (dir.path() / "c.db").string(),
                                    .pool_size = 8,

@@ -195,7 +195,7 @@ TEST_F(BadInputSqlite, HugeBatchOfValidRowsStillLandsExactly) {
 }
 
 TEST(OpenWarehouse, PicksTheBackEndFromTheUrl) {
-  TempDir dir;
+  TempDir dir = temp_dir();
   const std::string path = (dir.path() / "a.db").string();
   auto plain = open_warehouse(path);
   ASSERT_TRUE(plain) << plain.error().message;

@@ -6,15 +6,17 @@
 // latency percentiles, requests/s and the connection reuse rate. URLs and
 // headers are redacted before they are printed. Exit code 0 when every
 // request got a 2xx/3xx, 1 otherwise, 2 for a bad command line.
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstdio>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +24,7 @@
 #include "commands.hpp"
 #include "rebound/core/redact.hpp"
 #include "rebound/http/client.hpp"
+#include "rebound/metrics/summary.hpp"
 
 namespace rebound::cli {
 namespace {
@@ -63,178 +66,189 @@ struct UrlTally {
 
 double ms(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0.0;
-  const auto rank = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
-  return sorted[std::min(rank, sorted.size() - 1)];
-}
-
-std::string fixed(double v, int digits = 2) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
-// "Name: value" -> pair; nullopt-like empty name for a malformed line.
-std::pair<std::string, std::string> split_header(const std::string& line) {
-  const auto colon = line.find(':');
-  if (colon == std::string::npos || colon == 0) return {};
-  std::string name = line.substr(0, colon);
-  std::string value = line.substr(colon + 1);
-  const auto first = value.find_first_not_of(" \t");
-  value = first == std::string::npos ? "" : value.substr(first);
-  return {name, value};
-}
-
-int run_get(const GetArgs& args) {
-  http::Headers headers;
+// Parses the --header lines; an empty optional (after saying why) for a bad one.
+std::optional<Headers> parse_headers(const GetArgs& args) {
+  Headers headers;
   for (const std::string& line : args.headers) {
-    auto header = split_header(line);
-    if (header.first.empty()) {
+    auto header = parse_header_line(line);
+    if (!header) {
       std::cerr << "rebound get: --header must look like 'Name: value', got '"
                 << redact_header("x", line) << "'\n";
-      return kUsage;
+      return std::nullopt;
     }
-    headers.push_back(std::move(header));
+    headers.push_back(std::move(*header));
   }
+  return headers;
+}
+
+Result<std::shared_ptr<http::Client>> make_client(const GetArgs& args) {
   const auto timeout =
       std::chrono::duration_cast<Duration>(std::chrono::duration<double>(args.timeout_seconds));
-  auto made =
-      http::Client::make({.connect_timeout = std::min<Duration>(timeout, std::chrono::seconds{10}),
-                          .total_timeout = timeout,
-                          .max_connections = static_cast<std::size_t>(args.concurrency),
-                          .max_per_host = static_cast<std::size_t>(args.concurrency),
-                          .tls = {.ca_file = args.cacert, .insecure_skip_verify = args.insecure}});
-  if (!made) {
-    std::cerr << "rebound get: " << made.error().message << "\n";
-    return kUsage;
-  }
-  http::Client& client = **made;
+  return http::Client::make(
+      {.connect_timeout = std::min<Duration>(timeout, std::chrono::seconds{10}),
+       .total_timeout = timeout,
+       .max_connections = static_cast<std::size_t>(args.concurrency),
+       .max_per_host = static_cast<std::size_t>(args.concurrency),
+       .tls = {.ca_file = args.cacert, .insecure_skip_verify = args.insecure}});
+}
 
-  const std::size_t per_url = static_cast<std::size_t>(args.count);
+struct GetRun {
+  std::vector<UrlTally> per_url;
+  std::vector<double> latencies_ms;  // every request, sorted
+  std::uint64_t requests = 0;
+  std::uint64_t ok = 0;
+  double elapsed_s = 0;
+};
+
+void record(UrlTally& tally, const Result<http::Response>& r) {
+  ++tally.requests;
+  if (!r) {
+    ++tally.errors[r.error().describe()];
+    return;
+  }
+  ++tally.statuses[r->status];
+  if (r->status >= 200 && r->status < 400) ++tally.ok;
+  tally.connect_ms += ms(r->timing.connect);
+  tally.tls_ms += ms(r->timing.tls);
+  tally.first_byte_ms += ms(r->timing.first_byte);
+  tally.total_ms += ms(r->timing.total);
+  ++tally.timed;
+}
+
+// Each URL args.count times, by args.concurrency threads sharing `client`;
+// each thread tallies on its own and the tallies merge after the join.
+GetRun fetch_all(const GetArgs& args, http::Client& client, const Headers& headers) {
+  const auto threads_n = static_cast<std::size_t>(args.concurrency);
+  const auto per_url = static_cast<std::size_t>(args.count);
   const std::size_t jobs = args.urls.size() * per_url;
   std::atomic<std::size_t> next{0};
-  std::vector<std::vector<UrlTally>> tallies(static_cast<std::size_t>(args.concurrency),
-                                             std::vector<UrlTally>(args.urls.size()));
-  std::vector<std::vector<double>> latencies(static_cast<std::size_t>(args.concurrency));
-
+  std::vector<std::vector<UrlTally>> tallies(threads_n, std::vector<UrlTally>(args.urls.size()));
+  std::vector<std::vector<double>> latencies(threads_n);
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
-  for (std::size_t t = 0; t < static_cast<std::size_t>(args.concurrency); ++t) {
+  for (std::size_t t = 0; t < threads_n; ++t) {
     threads.emplace_back([&, t] {
       for (std::size_t j; (j = next.fetch_add(1, std::memory_order_relaxed)) < jobs;) {
-        const std::size_t u = j / per_url;
-        UrlTally& tally = tallies[t][u];
         const auto t0 = std::chrono::steady_clock::now();
-        auto r = client.send({.method = "GET", .url = args.urls[u], .headers = headers});
+        auto r = client.send({.method = "GET", .url = args.urls[j / per_url], .headers = headers});
         latencies[t].push_back(ms(std::chrono::steady_clock::now() - t0));
-        ++tally.requests;
-        if (!r) {
-          ++tally.errors[r.error().describe()];
-          continue;
-        }
-        ++tally.statuses[r->status];
-        if (r->status >= 200 && r->status < 400) ++tally.ok;
-        tally.connect_ms += ms(r->timing.connect);
-        tally.tls_ms += ms(r->timing.tls);
-        tally.first_byte_ms += ms(r->timing.first_byte);
-        tally.total_ms += ms(r->timing.total);
-        ++tally.timed;
+        record(tallies[t][j / per_url], r);
       }
     });
   }
   for (auto& th : threads) th.join();
-  const double elapsed_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-
-  std::vector<UrlTally> per(args.urls.size());
-  std::vector<double> all;
-  for (std::size_t t = 0; t < tallies.size(); ++t) {
-    for (std::size_t u = 0; u < per.size(); ++u) per[u].merge(tallies[t][u]);
-    all.insert(all.end(), latencies[t].begin(), latencies[t].end());
+  GetRun run{.per_url = std::vector<UrlTally>(args.urls.size()), .requests = jobs};
+  run.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (std::size_t t = 0; t < threads_n; ++t) {
+    for (std::size_t u = 0; u < run.per_url.size(); ++u) run.per_url[u].merge(tallies[t][u]);
+    run.latencies_ms.insert(run.latencies_ms.end(), latencies[t].begin(), latencies[t].end());
   }
-  std::sort(all.begin(), all.end());
-  std::uint64_t ok = 0;
-  for (const UrlTally& p : per) ok += p.ok;
-  const std::uint64_t failed = jobs - ok;
-  const http::ClientStats stats = client.stats();
+  std::sort(run.latencies_ms.begin(), run.latencies_ms.end());
+  for (const UrlTally& p : run.per_url) run.ok += p.ok;
+  return run;
+}
+
+std::uint64_t retries_of(const http::ClientStats& stats) {
   std::uint64_t retries = 0;
   for (std::uint64_t r : stats.retries_by_class) retries += r;
-  const double rps = elapsed_s > 0 ? static_cast<double>(jobs) / elapsed_s : 0.0;
+  return retries;
+}
 
-  if (args.json) {
-    nlohmann::json doc;
-    doc["urls"] = nlohmann::json::array();
-    for (std::size_t u = 0; u < per.size(); ++u) {
-      const UrlTally& p = per[u];
-      nlohmann::json statuses = nlohmann::json::object();
-      for (const auto& [status, n] : p.statuses) statuses[std::to_string(status)] = n;
-      nlohmann::json errors = nlohmann::json::object();
-      for (const auto& [text, n] : p.errors) errors[text] = n;
-      doc["urls"].push_back({{"url", redact_url(args.urls[u])},
-                             {"requests", p.requests},
-                             {"ok", p.ok},
-                             {"failed", p.requests - p.ok},
-                             {"status_counts", statuses},
-                             {"errors", errors},
-                             {"mean_ms",
-                              {{"connect", p.mean(p.connect_ms)},
-                               {"tls", p.mean(p.tls_ms)},
-                               {"first_byte", p.mean(p.first_byte_ms)},
-                               {"total", p.mean(p.total_ms)}}}});
-    }
-    nlohmann::json shown_headers = nlohmann::json::array();
-    for (const auto& [name, value] : headers) {
-      shown_headers.push_back({{"name", name}, {"value", redact_header(name, value)}});
-    }
-    doc["headers"] = shown_headers;
-    doc["summary"] = {{"requests", jobs},
-                      {"ok", ok},
-                      {"failed", failed},
-                      {"concurrency", args.concurrency},
-                      {"elapsed_s", elapsed_s},
-                      {"requests_per_second", rps},
-                      {"latency_ms",
-                       {{"p50", percentile(all, 0.50)},
-                        {"p90", percentile(all, 0.90)},
-                        {"p99", percentile(all, 0.99)},
-                        {"max", all.empty() ? 0.0 : all.back()}}},
-                      {"new_connections", stats.new_connections},
-                      {"reused_connections", stats.reused_connections},
-                      {"reuse_rate", stats.reuse_rate()},
-                      {"attempts", stats.attempts},
-                      {"retries", retries}};
-    std::cout << doc.dump(2) << "\n";
-  } else {
-    for (std::size_t u = 0; u < per.size(); ++u) {
-      const UrlTally& p = per[u];
-      std::cout << redact_url(args.urls[u]) << "\n  " << p.requests << " requests:";
-      for (const auto& [status, n] : p.statuses) std::cout << "  " << status << " x" << n;
-      if (!p.errors.empty()) {
-        std::uint64_t errs = 0;
-        for (const auto& [text, n] : p.errors) errs += n;
-        std::cout << "  error x" << errs;
-      }
-      std::cout << "\n";
-      if (p.timed > 0) {
-        std::cout << "  mean ms: connect " << fixed(p.mean(p.connect_ms), 3) << "  tls "
-                  << fixed(p.mean(p.tls_ms), 3) << "  first byte "
-                  << fixed(p.mean(p.first_byte_ms), 3) << "  total " << fixed(p.mean(p.total_ms), 3)
-                  << "\n";
-      }
-      for (const auto& [text, n] : p.errors) std::cout << "  error x" << n << ": " << text << "\n";
-    }
-    std::cout << "summary: " << jobs << " requests, " << ok << " ok, " << failed << " failed in "
-              << fixed(elapsed_s, 3) << " s (" << fixed(rps, 1) << " req/s, concurrency "
-              << args.concurrency << ")\n"
-              << "latency ms: p50 " << fixed(percentile(all, 0.50), 3) << "  p90 "
-              << fixed(percentile(all, 0.90), 3) << "  p99 " << fixed(percentile(all, 0.99), 3)
-              << "  max " << fixed(all.empty() ? 0.0 : all.back(), 3) << "\n"
-              << "connections: " << stats.new_connections << " new, " << stats.reused_connections
-              << " reused (reuse " << fixed(100.0 * stats.reuse_rate(), 1) << "%), " << retries
-              << " retries\n";
+double rate(const GetRun& run) {
+  return run.elapsed_s > 0 ? static_cast<double>(run.requests) / run.elapsed_s : 0.0;
+}
+
+nlohmann::json url_json(const std::string& url, const UrlTally& p) {
+  nlohmann::json statuses = nlohmann::json::object();
+  for (const auto& [status, n] : p.statuses) statuses[std::to_string(status)] = n;
+  nlohmann::json errors = nlohmann::json::object();
+  for (const auto& [text, n] : p.errors) errors[text] = n;
+  return {{"url", redact_url(url)},
+          {"requests", p.requests},
+          {"ok", p.ok},
+          {"failed", p.requests - p.ok},
+          {"status_counts", statuses},
+          {"errors", errors},
+          {"mean_ms",
+           {{"connect", p.mean(p.connect_ms)},
+            {"tls", p.mean(p.tls_ms)},
+            {"first_byte", p.mean(p.first_byte_ms)},
+            {"total", p.mean(p.total_ms)}}}};
+}
+
+void print_json(const GetArgs& args, const Headers& headers, const GetRun& run,
+                const http::ClientStats& stats) {
+  nlohmann::json doc;
+  doc["urls"] = nlohmann::json::array();
+  for (std::size_t u = 0; u < run.per_url.size(); ++u)
+    doc["urls"].push_back(url_json(args.urls[u], run.per_url[u]));
+  doc["headers"] = nlohmann::json::array();
+  for (const auto& [name, value] : headers)
+    doc["headers"].push_back({{"name", name}, {"value", redact_header(name, value)}});
+  const std::vector<double>& all = run.latencies_ms;
+  doc["summary"] = {{"requests", run.requests},
+                    {"ok", run.ok},
+                    {"failed", run.requests - run.ok},
+                    {"concurrency", args.concurrency},
+                    {"elapsed_s", run.elapsed_s},
+                    {"requests_per_second", rate(run)},
+                    {"latency_ms",
+                     {{"p50", metrics::percentile(all, 0.50)},
+                      {"p90", metrics::percentile(all, 0.90)},
+                      {"p99", metrics::percentile(all, 0.99)},
+                      {"max", all.empty() ? 0.0 : all.back()}}},
+                    {"new_connections", stats.new_connections},
+                    {"reused_connections", stats.reused_connections},
+                    {"reuse_rate", stats.reuse_rate()},
+                    {"attempts", stats.attempts},
+                    {"retries", retries_of(stats)}};
+  std::cout << doc.dump(2) << "\n";
+}
+
+void print_url(const std::string& url, const UrlTally& p) {
+  std::cout << redact_url(url) << "\n  " << p.requests << " requests:";
+  for (const auto& [status, n] : p.statuses) std::cout << "  " << status << " x" << n;
+  std::uint64_t errs = 0;
+  for (const auto& [text, n] : p.errors) errs += n;
+  if (errs > 0) std::cout << "  error x" << errs;
+  std::cout << "\n";
+  if (p.timed > 0) {
+    std::cout << fmt::format(
+        "  mean ms: connect {:.3f}  tls {:.3f}  first byte {:.3f}  total {:.3f}\n",
+        p.mean(p.connect_ms), p.mean(p.tls_ms), p.mean(p.first_byte_ms), p.mean(p.total_ms));
   }
-  return failed == 0 ? kOk : kFailure;
+  for (const auto& [text, n] : p.errors) std::cout << "  error x" << n << ": " << text << "\n";
+}
+
+void print_text(const GetArgs& args, const GetRun& run, const http::ClientStats& stats) {
+  for (std::size_t u = 0; u < run.per_url.size(); ++u) print_url(args.urls[u], run.per_url[u]);
+  const std::vector<double>& all = run.latencies_ms;
+  std::cout << fmt::format(
+      "summary: {} requests, {} ok, {} failed in {:.3f} s ({:.1f} req/s, concurrency {})\n"
+      "latency ms: p50 {:.3f}  p90 {:.3f}  p99 {:.3f}  max {:.3f}\n"
+      "connections: {} new, {} reused (reuse {:.1f}%), {} retries\n",
+      run.requests, run.ok, run.requests - run.ok, run.elapsed_s, rate(run), args.concurrency,
+      metrics::percentile(all, 0.50), metrics::percentile(all, 0.90),
+      metrics::percentile(all, 0.99), all.empty() ? 0.0 : all.back(), stats.new_connections,
+      stats.reused_connections, 100.0 * stats.reuse_rate(), retries_of(stats));
+}
+
+int run_get(const GetArgs& args) {
+  const std::optional<Headers> headers = parse_headers(args);
+  if (!headers) return kUsage;
+  auto client = make_client(args);
+  if (!client) {
+    std::cerr << "rebound get: " << client.error().message << "\n";
+    return kUsage;
+  }
+  const GetRun run = fetch_all(args, **client, *headers);
+  const http::ClientStats stats = (*client)->stats();
+  if (args.json) {
+    print_json(args, *headers, run, stats);
+  } else {
+    print_text(args, run, stats);
+  }
+  return run.ok == run.requests ? kOk : kFailure;
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 //   rebound load FILE.ndjson --into URL --table T --key a,b [--create] [--json]
 // Reads every line and validates every row before the first write, then
 // writes them all in one retried MERGE (all or nothing). See docs/warehouse.md.
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "progress.hpp"
 #include "rebound/warehouse/batch_writer.hpp"
 #include "rebound/warehouse/ndjson.hpp"
 #include "rebound/warehouse/open.hpp"
@@ -30,30 +30,6 @@ struct LoadArgs {
   bool create = false;
   bool json = false;
   double retry_scale = 1.0;
-};
-
-// A progress bar over the load's three phases (read, parse and check, write),
-// on stderr and only for a terminal — never in pipes or logs.
-class Progress {
- public:
-  Progress() : enabled_(::isatty(STDERR_FILENO) == 1) {}
-  void step(const std::string& text) {
-    if (!enabled_) return;
-    constexpr int kWidth = 24;
-    const int filled = kWidth * done_ / kSteps;
-    ++done_;
-    std::cerr << "\r\033[K[" << std::string(static_cast<std::size_t>(filled), '#')
-              << std::string(static_cast<std::size_t>(kWidth - filled), '.') << "] " << done_ << "/"
-              << kSteps << " " << text << std::flush;
-  }
-  void finish() {
-    if (enabled_) std::cerr << "\r\033[K" << std::flush;
-  }
-
- private:
-  static constexpr int kSteps = 3;
-  bool enabled_;
-  int done_ = 0;
 };
 
 Result<std::string> read_all(const std::string& file) {
@@ -139,17 +115,18 @@ int run_load(const LoadArgs& args) {
     }
   }
 
-  Progress progress;
-  progress.step("reading " + args.file + " ...");
+  // A bar over the load's three phases (read, parse and check, write).
+  ProgressBar progress(true);
+  progress.show("reading " + args.file + " ...", 0, 3);
   auto text = read_all(args.file);
   if (!text) {
-    progress.finish();
+    progress.clear();
     return report_error(args, text.error(), kUsage, nullptr, {});
   }
-  progress.step("parsing and checking " + std::to_string(text->size()) + " bytes ...");
+  progress.show("parsing and checking " + std::to_string(text->size()) + " bytes ...", 1, 3);
   auto input = warehouse::parse_ndjson(*text);
   if (!input) {
-    progress.finish();
+    progress.clear();
     return report_error(args, input.error(), kBadInput, nullptr, {});
   }
   text->clear();
@@ -158,13 +135,13 @@ int run_load(const LoadArgs& args) {
   auto rows = warehouse::rows_from_json(input->objects, {.source_lines = input->lines});
   input->objects.clear();
   if (!rows) {
-    progress.finish();
+    progress.clear();
     return report_error(args, rows.error(), kBadInput, nullptr, {});
   }
 
   auto wh = warehouse::open_warehouse(args.into);
   if (!wh) {
-    progress.finish();
+    progress.clear();
     const int code = wh.error().source == "rebound" ? kUsage : kBackendError;
     return report_error(args, wh.error(), code, nullptr, {});
   }
@@ -174,13 +151,14 @@ int run_load(const LoadArgs& args) {
             .create_table = args.create,
             .policy = warehouse::default_write_policy(args.retry_scale)});
   if (!writer) {
-    progress.finish();
+    progress.clear();
     return report_error(args, writer.error(), kUsage, nullptr, (*wh)->display_url());
   }
-  progress.step("writing " + std::to_string(rows->rows.size()) + " rows into " + table->display() +
-                " ...");
+  progress.show(
+      "writing " + std::to_string(rows->rows.size()) + " rows into " + table->display() + " ...", 2,
+      3);
   warehouse::WriteOutcome out = writer->write(std::move(*rows));
-  progress.finish();
+  progress.clear();
   out.report.elapsed = std::chrono::steady_clock::now() - started;  // include reading
   if (!out) {
     const Error& e = out.status.error();
