@@ -9,10 +9,6 @@
 namespace rebound::fleet {
 namespace {
 
-Duration scaled_seconds(double seconds, double scale) {
-  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds * scale));
-}
-
 // Turns a response into the fetch's result: a 2xx body, or a classified error.
 Result<std::string> body_of(Result<http::Response> response) {
   if (!response) return fail(response.error());
@@ -113,19 +109,20 @@ Result<std::unique_ptr<Fetcher>> make_fetcher(FetchMode mode, FetchOptions optio
 }
 
 RetryPolicy naive_policy(double scale) {
-  const Duration delay = scaled_seconds(5, scale);
-  return RetryPolicy{
-      .rules = {ClassRule{.classes = {ErrorClass::serialization_conflict,
-                                      ErrorClass::quota_exceeded, ErrorClass::rate_limited,
-                                      ErrorClass::transient, ErrorClass::too_many_connections},
-                          .initial = delay,
-                          .maximum = delay,
-                          .multiplier = 1,
-                          .backoff = BackoffKind::constant,
-                          .max_attempts = 3}},
-      .deadline = std::chrono::hours{1},
-      .max_attempts = 3,
-  };
+  RetryPolicy naive = policies::scaled(
+      RetryPolicy{
+          .rules = {ClassRule{.classes = {ErrorClass::serialization_conflict,
+                                          ErrorClass::quota_exceeded, ErrorClass::rate_limited,
+                                          ErrorClass::transient, ErrorClass::too_many_connections},
+                              .initial = std::chrono::seconds{5},
+                              .maximum = std::chrono::seconds{5},
+                              .multiplier = 1,
+                              .backoff = BackoffKind::constant,
+                              .max_attempts = 3}},
+          .max_attempts = 3},
+      scale);
+  naive.deadline = std::chrono::hours{1};  // three attempts end it, not the clock
+  return naive;
 }
 
 Status probe_source(const std::string& base_url) {

@@ -13,11 +13,6 @@
 namespace rebound::warehouse {
 namespace {
 
-Duration scaled(Duration d, double scale) {
-  const double ns = static_cast<double>(d.count()) * scale;
-  return Duration{std::max<std::int64_t>(1000, static_cast<std::int64_t>(ns))};
-}
-
 // A byte string that identifies a row's key values exactly (type + bytes),
 // so 1 and "1" and 1.0 are different keys, as they are to the database.
 std::string key_of(const Row& row, std::span<const std::size_t> key_columns) {
@@ -114,16 +109,16 @@ class StagingTable {
 }  // namespace
 
 RetryPolicy default_write_policy(double scale) {
-  RetryPolicy p = policies::compose(policies::quota(scale), policies::serialization(scale));
+  RetryPolicy p = policies::compose(policies::quota(), policies::serialization());
   p.rules.push_back(ClassRule{
       .classes = {ErrorClass::transient, ErrorClass::too_many_connections},
-      .initial = scaled(std::chrono::milliseconds{50}, scale),
-      .maximum = scaled(std::chrono::seconds{2}, scale),
+      .initial = std::chrono::milliseconds{50},
+      .maximum = std::chrono::seconds{2},
       .multiplier = 2.0,
       .backoff = BackoffKind::full_jitter,
       .max_attempts = 10,
   });
-  return p;
+  return policies::scaled(std::move(p), scale);
 }
 
 Result<BatchWriter> BatchWriter::make(std::shared_ptr<Warehouse> warehouse,
