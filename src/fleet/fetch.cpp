@@ -34,7 +34,7 @@ class ClientFetcher : public Fetcher {
   std::shared_ptr<http::Client> client_;
 };
 
-// The guide's "before": requests.get() in a fixed-delay 3-attempt loop that
+// The naive "before" (docs/fleet.md): requests.get() in a fixed-delay 3-attempt loop that
 // catches everything — a new connection for every request, no jitter, no hints.
 class NaiveFetcher final : public ClientFetcher {
  public:

@@ -52,7 +52,7 @@ std::vector<SuccessRow> success_rows(const RunStats& naive, const RunStats& rebo
   std::vector<SuccessRow> rows;
   // Medians: the first lookup of the rebound run creates the client, and
   // every processor that asked at that instant waited for it; the median is
-  // the cost of the steady state, as the guide's "(cached)" means.
+  // the cost of the steady state, as the "(cached)" target of docs/fleet.md means.
   const double fresh = metrics::percentile(naive.client_acquire_ns, 0.50);
   const double cached = metrics::percentile(rebound.client_acquire_ns, 0.50);
   const double speedup = cached > 0 ? fresh / cached : 0;

@@ -149,7 +149,8 @@ WriteOutcome BatchWriter::write(std::span<const nlohmann::json> rows) const {
   const TimePoint start = clock.now();
   auto set = rows_from_json(rows, options_.json);
   if (!set) {
-    WriteOutcome out{.status = fail(std::move(set.error())), .report = {}};
+    WriteOutcome out{.status = fail(std::move(set.error()).with_reason(WriteRefusal::bad_json)),
+                     .report = {}};
     out.report.rows_read = rows.size();
     out.report.elapsed = clock.now() - start;
     return out;
@@ -170,9 +171,10 @@ WriteOutcome BatchWriter::write(RowSet rows) const {
   };
   for (const std::string& key : options_.keys) {
     if (!rows.schema.find(key)) {
-      return finish(fail(
-          Error::permanent("key column \"" + key +
-                           "\" is not in the rows (columns: " + rows.schema.describe() + ")")));
+      return finish(
+          fail(Error::permanent("key column \"" + key +
+                                "\" is not in the rows (columns: " + rows.schema.describe() + ")")
+                   .with_reason(WriteRefusal::key_not_in_rows)));
     }
   }
   if (rows.rows.empty()) return finish({});
@@ -190,7 +192,8 @@ WriteOutcome BatchWriter::write(RowSet rows) const {
       if (!options_.create_table) {
         return fail(Error::permanent("table " + table_.display() + " does not exist in " +
                                      warehouse_->display_url() +
-                                     "; create it first or enable create_table (--create)"));
+                                     "; create it first or enable create_table (--create)")
+                        .with_reason(WriteRefusal::no_such_table));
       }
       Schema wanted = rows.schema;
       for (Column& c : wanted.columns) {
@@ -207,7 +210,9 @@ WriteOutcome BatchWriter::write(RowSet rows) const {
       }
     }
     auto conformed = conform(std::move(rows), **existing, table_.display(), options_.keys);
-    if (!conformed) return fail(std::move(conformed.error()));
+    if (!conformed) {
+      return fail(std::move(conformed.error()).with_reason(WriteRefusal::rows_do_not_fit));
+    }
     out.report.duplicates = dedupe(*conformed, options_.keys);
     ready = std::move(*conformed);
     return {};

@@ -7,7 +7,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(RetryPolicy, PresetsMirrorTheGuide) {
+TEST(RetryPolicy, PresetsMirrorTheReferencePresets) {
   const RetryPolicy s = policies::serialization();
   ASSERT_EQ(s.rules.size(), 1u);
   EXPECT_EQ(s.rules[0].initial, 1s);

@@ -61,12 +61,10 @@ std::vector<std::string> split_keys(const std::vector<std::string>& raw) {
   return keys;
 }
 
+// Rows the writer refused (a typed WriteRefusal) are bad input; any other
+// failure of the write came from the back end.
 int exit_code_for(const Error& e) {
-  // Errors the tool made itself before or while validating (source
-  // "rebound", permanent) are about the input; anything from the back end
-  // (sqlite, postgresql, pool) is a back-end error.
-  return e.source == "rebound" && e.error_class == ErrorClass::permanent ? kBadInput
-                                                                         : kBackendError;
+  return e.reason.as<warehouse::WriteRefusal>() ? kBadInput : kBackendError;
 }
 
 nlohmann::json summary_json(const LoadArgs& args, const warehouse::WriteReport& r,
@@ -142,7 +140,7 @@ int run_load(const LoadArgs& args) {
   auto wh = warehouse::open_warehouse(args.into);
   if (!wh) {
     progress.clear();
-    const int code = wh.error().source == "rebound" ? kUsage : kBackendError;
+    const int code = wh.error().reason.as<warehouse::OpenRefusal>() ? kUsage : kBackendError;
     return report_error(args, wh.error(), code, nullptr, {});
   }
   auto writer = warehouse::BatchWriter::make(

@@ -1,5 +1,5 @@
 // Fleet report — what one run of the fleet measured, and the success table
-// that compares the naive run with the rebound run against the guide's targets.
+// that compares the naive run with the rebound run against the targets in docs/fleet.md.
 //
 //   RunStats naive = ..., rebound = ...;
 //   auto rows = success_rows(naive, rebound);

@@ -36,7 +36,7 @@ struct Config {
   std::string warehouse_url;   // sqlite path/URL or postgresql://…
   std::string source_url;      // base URL; GET {source_url}/batch?processor=P&batch=B
   bool builtin_source = true;  // the source serves Workload records (expected rows known)
-  double scale = 0.01;         // retry delays: the guide's seconds × scale
+  double scale = 0.01;         // retry delays: the reference presets' seconds × scale
   std::size_t pool_size = 8;   // rebound: warehouse connections per URL
   metrics::Registry* registry = nullptr;  // counters of both runs, labelled by mode
 };
