@@ -11,10 +11,13 @@
 #include <string>
 
 #include "rebound/core/temp_dir.hpp"
+#include "rebound/testing/matchers.hpp"
 #include "rebound/testing/postgres_server.hpp"
 #include "rebound/warehouse/open.hpp"
 #include "rebound/warehouse/postgres_warehouse.hpp"
 #include "rebound/warehouse/sqlite_warehouse.hpp"
+
+using rebound::testing::IsOk;
 
 namespace rebound::warehouse::test {
 
@@ -44,7 +47,7 @@ struct SqliteBackend {
   std::shared_ptr<Warehouse> open(std::size_t pool_size = 2) {
     auto wh =
         make_sqlite_warehouse({.path = (dir.path() / "test.db").string(), .pool_size = pool_size});
-    EXPECT_TRUE(wh) << wh.error().message;
+    EXPECT_THAT(wh, IsOk());
     return *wh;
   }
   // Tables are fresh per test (new file), but names stay unique for symmetry.
@@ -55,7 +58,7 @@ struct PostgresBackend {
   static constexpr const char* kName = "postgresql";
   std::shared_ptr<Warehouse> open(std::size_t pool_size = 2) {
     auto wh = make_postgres_warehouse({.url = postgres().url(), .pool_size = pool_size});
-    EXPECT_TRUE(wh) << wh.error().message;
+    EXPECT_THAT(wh, IsOk());
     return *wh;
   }
   static std::string table(std::string_view prefix) { return unique_name(prefix); }

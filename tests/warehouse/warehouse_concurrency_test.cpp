@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include "backends.hpp"
+#include "rebound/testing/matchers.hpp"
 #include "workload.hpp"
+
+using rebound::testing::IsOk;
 
 namespace rebound::warehouse::test {
 namespace {
@@ -22,7 +25,7 @@ void run_writers(const std::shared_ptr<Warehouse>& wh, const std::string& table,
                                std::vector<std::string>{"k"}));
   auto writer =
       BatchWriter::make(wh, {.table = table, .keys = {"k"}, .policy = contention_policy()});
-  ASSERT_TRUE(writer) << writer.error().message;
+  ASSERT_THAT(writer, IsOk());
   run_together(w.threads, [&](int t) {
     for (int b = 0; b < w.batches; ++b) tally.add(writer->write(w.batch(t, b)));
   });
@@ -34,7 +37,7 @@ TEST(WarehouseConcurrency, SqliteSixtyFourWritersLandEveryKeyExactlyOnce) {
   auto wh = make_sqlite_warehouse({.path = (dir.path() / "c.db").string(),
                                    .pool_size = 8,
                                    .busy_timeout = std::chrono::milliseconds{1}});
-  ASSERT_TRUE(wh) << wh.error().message;
+  ASSERT_THAT(wh, IsOk());
   const Workload w;
   Tally tally;
   run_writers(*wh, "box", w, tally);
@@ -47,7 +50,7 @@ TEST(WarehouseConcurrency, SqliteSixtyFourWritersLandEveryKeyExactlyOnce) {
 
 TEST(WarehouseConcurrency, PostgresSixtyFourSerializableWritersLandEveryKeyExactlyOnce) {
   auto wh = make_postgres_warehouse({.url = postgres().url(), .pool_size = 8});
-  ASSERT_TRUE(wh) << wh.error().message;
+  ASSERT_THAT(wh, IsOk());
   const Workload w;
   Tally tally;
   const std::string table = unique_name("box");
@@ -70,7 +73,7 @@ int too_many_clients_errors(ConnectionMode mode, int& ok) {
                                      .pool_size = 8,
                                      .acquire_timeout = std::chrono::seconds{30},
                                      .mode = mode});
-  EXPECT_TRUE(wh) << wh.error().message;
+  EXPECT_THAT(wh, IsOk());
   std::atomic<int> too_many{0};
   std::atomic<int> succeeded{0};
   run_together(64, [&](int) {
