@@ -189,8 +189,12 @@ struct Client::Impl {
   detail::HostLimiter hosts;
   Counters counters;
 
+ private:
+  // Only Client::make builds one, after it has validated the options.
+  friend class Client;
   explicit Impl(ClientOptions o) : options(std::move(o)), hosts(options.max_per_host) {}
 
+ public:
   // Sets the options of one attempt on a leased handle. curl_easy_reset
   // keeps the handle's live connections, DNS and TLS session caches, but it
   // and re-setting every option cost ~10% of a kept-alive loopback GET's CPU.
@@ -413,7 +417,7 @@ Result<std::shared_ptr<Client>> Client::make(ClientOptions options) {
     });
   }
   detail::ensure_curl_initialized();
-  auto impl = std::make_unique<Impl>(std::move(options));
+  std::unique_ptr<Impl> impl(new Impl(std::move(options)));
   if (impl->share.get() == nullptr) return fail(Error::transient("curl_share_init failed"));
   auto handles = pool::LeasePool<EasyHandle>::make(
       {.name = "http handles",
