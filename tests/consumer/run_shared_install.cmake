@@ -36,8 +36,9 @@ endif()
 
 # It runs from the prefix alone: the install RPATH ($ORIGIN/../lib) finds
 # librebound_*.so without LD_LIBRARY_PATH.
-run(${CMAKE_COMMAND} -E env --unset=LD_LIBRARY_PATH ${prefix}/bin/rebound fleet -q
-    --processors 8 --batches 5)
+# The default fleet: a shortened one (8 x 5) makes too few requests for the
+# connection-reuse target, so it exits 1 by design.
+run(${CMAKE_COMMAND} -E env --unset=LD_LIBRARY_PATH ${prefix}/bin/rebound fleet -q)
 
 run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE} -B ${WORK_DIR}/consumer -G ${GENERATOR}
     -DCMAKE_PREFIX_PATH=${prefix})

@@ -22,7 +22,7 @@ namespace rebound::fleet {
 enum class FetchMode { new_connection_each_request, pooled };
 
 struct FetchOptions {
-  double scale = 0.01;                  // retry delays: the guide's seconds × scale
+  double scale = 0.01;                  // retry delays: the reference presets' seconds × scale
   std::shared_ptr<RetryBudget> budget;  // pooled mode: shared with the writes
   // Pooled mode: a circuit breaker on the source. While it is open a fetch
   // waits for the probe time the breaker names (jittered, bounded by the
@@ -55,7 +55,7 @@ class Fetcher {
 
 [[nodiscard]] Result<std::unique_ptr<Fetcher>> make_fetcher(FetchMode mode, FetchOptions options);
 
-// The guide's naive loop, used for both the naive fetches and the naive
+// The naive loop (docs/fleet.md), used for both the naive fetches and the naive
 // writes: a fixed 5 s (× scale) delay, three attempts, and it retries whatever
 // fails. (rebound refuses to name non_retriable/permanent in a rule, so
 // "whatever" is every retriable class; the fleet's workload makes no others.)

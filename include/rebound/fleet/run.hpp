@@ -27,21 +27,19 @@
 #include <functional>
 #include <string>
 
+#include "rebound/fleet/report.hpp"
+#include "rebound/fleet/target.hpp"
+#include "rebound/fleet/workload.hpp"
 #include "rebound/metrics/registry.hpp"
 
-#include "rebound/fleet/report.hpp"
-#include "rebound/fleet/workload.hpp"
-
 namespace rebound::fleet {
-
-enum class Mode { naive, rebound };
 
 struct Config {
   Workload workload;
   std::string warehouse_url;   // sqlite path/URL or postgresql://…
   std::string source_url;      // base URL; GET {source_url}/batch?processor=P&batch=B
   bool builtin_source = true;  // the source serves Workload records (expected rows known)
-  double scale = 0.01;         // retry delays: the guide's seconds × scale
+  double scale = 0.01;         // retry delays: the reference presets' seconds × scale
   std::size_t pool_size = 8;   // rebound: warehouse connections per URL
   metrics::Registry* registry = nullptr;  // counters of both runs, labelled by mode
   // The source's trigger window (built-in source), for the recovery row.
@@ -56,8 +54,5 @@ using Progress = std::function<void(std::uint64_t done, std::uint64_t total)>;
 // the whole run (the warehouse cannot be opened or the target cannot be
 // created) are returned; per-operation failures are counted in RunStats.
 [[nodiscard]] Result<RunStats> run(const Config& config, Mode mode, const Progress& progress);
-
-// The target table of a mode: "fleet_naive" / "fleet_rebound".
-[[nodiscard]] std::string target_table(Mode mode);
 
 }  // namespace rebound::fleet
