@@ -80,7 +80,7 @@ void BM_Retry_Transient(benchmark::State& state) {
 }
 BENCHMARK(BM_Retry_Transient);
 
-// The guide's serialization preset (decorrelated jitter, deadline 300 s).
+// The reference serialization preset (decorrelated jitter, deadline 300 s).
 void BM_Retry_Serialization(benchmark::State& state) {
   run_retry(state, rebound::policies::serialization());
 }

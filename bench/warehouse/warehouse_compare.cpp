@@ -85,7 +85,7 @@ Row pooled_vs_connect(const std::string& url) {
 }
 
 // Connection acquisition alone: a lease from a warm pool vs opening (and
-// closing) a new connection — the guide's "client made once" figure.
+// closing) a new connection — the "client made once" figure of docs/pool.md.
 Row acquire_vs_connect(const std::string& url) {
   auto pooled = must(wh::make_postgres_warehouse({.url = url, .pool_size = 1}), "pooled");
   auto naive =

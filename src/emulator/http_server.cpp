@@ -165,10 +165,7 @@ std::optional<ServerRequest> parse_head(std::string_view head) {
 }  // namespace
 
 std::optional<std::string> ServerRequest::header(std::string_view name) const {
-  for (const auto& [key, value] : headers) {
-    if (iequals(key, name)) return value;
-  }
-  return std::nullopt;
+  return find_header(headers, name);
 }
 
 Reply Reply::text(int status, std::string body) {

@@ -14,6 +14,9 @@
 namespace rebound::fleet {
 namespace {
 
+// `seconds` of the reference presets at the run's scale (the breaker's
+// windows and the pooled fetch's patience are not retry policies, so
+// policies::scaled does not reach them).
 Duration scaled_seconds(double seconds, double scale) {
   return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds * scale));
 }
@@ -43,7 +46,7 @@ class ClientFetcher : public Fetcher {
   std::shared_ptr<http::Client> client_;
 };
 
-// The guide's "before": requests.get() in a fixed-delay 3-attempt loop that
+// The naive "before" (docs/fleet.md): requests.get() in a fixed-delay 3-attempt loop that
 // catches everything — a new connection for every request, no jitter, no hints.
 class NaiveFetcher final : public ClientFetcher {
  public:
@@ -151,19 +154,20 @@ Result<std::unique_ptr<Fetcher>> make_fetcher(FetchMode mode, FetchOptions optio
 }
 
 RetryPolicy naive_policy(double scale) {
-  const Duration delay = scaled_seconds(5, scale);
-  return RetryPolicy{
-      .rules = {ClassRule{.classes = {ErrorClass::serialization_conflict,
-                                      ErrorClass::quota_exceeded, ErrorClass::rate_limited,
-                                      ErrorClass::transient, ErrorClass::too_many_connections},
-                          .initial = delay,
-                          .maximum = delay,
-                          .multiplier = 1,
-                          .backoff = BackoffKind::constant,
-                          .max_attempts = 3}},
-      .deadline = std::chrono::hours{1},
-      .max_attempts = 3,
-  };
+  RetryPolicy naive = policies::scaled(
+      RetryPolicy{
+          .rules = {ClassRule{.classes = {ErrorClass::serialization_conflict,
+                                          ErrorClass::quota_exceeded, ErrorClass::rate_limited,
+                                          ErrorClass::transient, ErrorClass::too_many_connections},
+                              .initial = std::chrono::seconds{5},
+                              .maximum = std::chrono::seconds{5},
+                              .multiplier = 1,
+                              .backoff = BackoffKind::constant,
+                              .max_attempts = 3}},
+          .max_attempts = 3},
+      scale);
+  naive.deadline = std::chrono::hours{1};  // three attempts end it, not the clock
+  return naive;
 }
 
 Status probe_source(const std::string& base_url) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "rebound/metrics/summary.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -46,29 +48,6 @@ std::size_t display_width(const std::string& s) {
 
 }  // namespace
 
-double percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const double rank = std::ceil(p / 100.0 * static_cast<double>(values.size()));
-  const auto index =
-      static_cast<std::size_t>(std::clamp(rank, 1.0, static_cast<double>(values.size()))) - 1;
-  return values[index];
-}
-
-double mean(const std::vector<double>& values) {
-  if (values.empty()) return 0;
-  return std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
-}
-
-double spread(const std::vector<double>& values) {
-  if (values.size() < 2) return 0;
-  const double m = mean(values);
-  if (m <= 0) return 0;
-  double sum_sq = 0;
-  for (double v : values) sum_sq += (v - m) * (v - m);
-  return std::sqrt(sum_sq / static_cast<double>(values.size() - 1)) / m;
-}
-
 std::optional<double> recovery_ms(const RunStats& run) {
   if (run.trigger_end_ms < 0 || run.timeline.empty()) return std::nullopt;
   constexpr double kWindow = 200;  // ms: ~50 attempts at the default size, so noise stays small
@@ -102,9 +81,9 @@ std::vector<SuccessRow> success_rows(const RunStats& naive, const RunStats& rebo
   std::vector<SuccessRow> rows;
   // Medians: the first lookup of the rebound run creates the client, and
   // every processor that asked at that instant waited for it; the median is
-  // the cost of the steady state, as the reference platform's "(cached)" means.
-  const double fresh = percentile(naive.client_acquire_ns, 50);
-  const double cached = percentile(rebound.client_acquire_ns, 50);
+  // the cost of the steady state, as the "(cached)" target of docs/fleet.md means.
+  const double fresh = metrics::percentile(naive.client_acquire_ns, 0.50);
+  const double cached = metrics::percentile(rebound.client_acquire_ns, 0.50);
   const double speedup = cached > 0 ? fresh / cached : 0;
   rows.push_back({.metric = "client acquisition (median)",
                   .naive = duration_text(fresh) + " fresh",
@@ -112,20 +91,21 @@ std::vector<SuccessRow> success_rows(const RunStats& naive, const RunStats& rebo
                   .target = "< 1 ms cached, > 200x faster",
                   .pass = cached < 1e6 && speedup > 200});
 
-  const double naive_p50 = percentile(naive.http_latency_ms, 50);
-  const double pooled_p50 = percentile(rebound.http_latency_ms, 50);
+  const double naive_p50 = metrics::percentile(naive.http_latency_ms, 0.50);
+  const double pooled_p50 = metrics::percentile(rebound.http_latency_ms, 0.50);
   const double http_speedup = pooled_p50 > 0 ? naive_p50 / pooled_p50 : 0;
   rows.push_back({.metric = "HTTP latency p50",
                   .naive = fmt::format("{:.2f} ms new conn", naive_p50),
                   .rebound = fmt::format("{:.2f} ms pooled ({:.1f}x)", pooled_p50, http_speedup),
                   .target = "4x lower",
                   .pass = !rebound.http_latency_ms.empty() && http_speedup >= 4});
-  rows.push_back({.metric = "HTTP latency p99",
-                  .naive = fmt::format("{:.2f} ms", percentile(naive.http_latency_ms, 99)),
-                  .rebound = fmt::format("{:.2f} ms", percentile(rebound.http_latency_ms, 99)),
-                  .target = "(info)",
-                  .pass = true,
-                  .scored = false});
+  rows.push_back(
+      {.metric = "HTTP latency p99",
+       .naive = fmt::format("{:.2f} ms", metrics::percentile(naive.http_latency_ms, 0.99)),
+       .rebound = fmt::format("{:.2f} ms", metrics::percentile(rebound.http_latency_ms, 0.99)),
+       .target = "(info)",
+       .pass = true,
+       .scored = false});
   rows.push_back({.metric = "connection reuse",
                   .naive = percent(reuse_rate(naive)),
                   .rebound = percent(reuse_rate(rebound)),
@@ -152,8 +132,8 @@ std::vector<SuccessRow> success_rows(const RunStats& naive, const RunStats& rebo
                           rebound.rows_expected > 0});
   // With fewer than two retries there are no gaps to compare: nothing to fail.
   const bool few_retries = rebound.retry_delays_ms.size() < 2;
-  const double naive_spread = spread(naive.retry_delays_ms);
-  const double rebound_spread = spread(rebound.retry_delays_ms);
+  const double naive_spread = metrics::coefficient_of_variation(naive.retry_delays_ms);
+  const double rebound_spread = metrics::coefficient_of_variation(rebound.retry_delays_ms);
   rows.push_back({.metric = "retry spread (CV of waits)",
                   .naive = fmt::format("{:.2f}", naive_spread),
                   .rebound = few_retries ? std::string("n/a (no retries)")
@@ -229,12 +209,12 @@ nlohmann::json to_json(const RunStats& r) {
                                           : nlohmann::json({r.trigger_start_ms, r.trigger_end_ms})},
       {"recovered_ms", recovered ? nlohmann::json(*recovered) : nlohmann::json(nullptr)},
       {"client_acquire_ns",
-       {{"p50", percentile(r.client_acquire_ns, 50)},
-        {"mean", mean(r.client_acquire_ns)},
-        {"max", percentile(r.client_acquire_ns, 100)}}},
+       {{"p50", metrics::percentile(r.client_acquire_ns, 0.50)},
+        {"mean", metrics::mean(r.client_acquire_ns)},
+        {"max", metrics::percentile(r.client_acquire_ns, 1.0)}}},
       {"http_latency_ms",
-       {{"p50", percentile(r.http_latency_ms, 50)},
-        {"p99", percentile(r.http_latency_ms, 99)},
+       {{"p50", metrics::percentile(r.http_latency_ms, 0.50)},
+        {"p99", metrics::percentile(r.http_latency_ms, 0.99)},
         {"count", r.http_latency_ms.size()}}},
       {"http_requests", r.http_requests},
       {"http_new_connections", r.http_new_connections},
@@ -252,7 +232,7 @@ nlohmann::json to_json(const RunStats& r) {
       {"rows_in_table", r.rows_in_table},
       {"rows_lost", r.rows_lost},
       {"rows_wrong", r.rows_wrong},
-      {"retry_spread_cv", spread(r.retry_delays_ms)},
+      {"retry_spread_cv", metrics::coefficient_of_variation(r.retry_delays_ms)},
       {"wall_seconds", r.wall_seconds},
       {"sample_errors", r.sample_errors},
   };

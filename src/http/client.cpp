@@ -30,8 +30,12 @@ struct Client::Impl {
   std::shared_ptr<CircuitBreakers> breakers;       // per host:port, when configured
   std::shared_ptr<AdaptiveRateLimiters> limiters;  // per host:port, when configured
 
+ private:
+  // Only Client::make builds one, after it has validated the options.
+  friend class Client;
   explicit Impl(ClientOptions o) : options(std::move(o)), hosts(options.max_per_host) {}
 
+ public:
   Result<Response> attempt(const Request& request, const Target& target,
                            const detail::Slist& headers, bool idempotent,
                            const Attempt& attempt_info) {
@@ -116,7 +120,7 @@ Result<std::shared_ptr<Client>> Client::make(ClientOptions options) {
     limiters = std::move(*made);
   }
   detail::ensure_curl_initialized();
-  auto impl = std::make_unique<Impl>(std::move(options));
+  std::unique_ptr<Impl> impl(new Impl(std::move(options)));
   impl->breakers = std::move(breakers);
   impl->limiters = std::move(limiters);
   if (impl->share.get() == nullptr) return fail(Error::transient("curl_share_init failed"));

@@ -1,22 +1,9 @@
 #include "rebound/http/response.hpp"
 
-#include <algorithm>
-#include <cctype>
-
 namespace rebound::http {
 
 std::optional<std::string> Response::header(std::string_view name) const {
-  auto same = [&](const std::string& candidate) {
-    return candidate.size() == name.size() &&
-           std::equal(candidate.begin(), candidate.end(), name.begin(), [](char a, char b) {
-             return std::tolower(static_cast<unsigned char>(a)) ==
-                    std::tolower(static_cast<unsigned char>(b));
-           });
-  };
-  for (const auto& [key, value] : headers) {
-    if (same(key)) return value;
-  }
-  return std::nullopt;
+  return find_header(headers, name);
 }
 
 }  // namespace rebound::http

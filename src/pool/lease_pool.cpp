@@ -20,7 +20,8 @@ long long to_ms(Duration d) {
 std::string quoted(std::string_view name) { return "pool \"" + std::string(name) + "\""; }
 
 Error pool_error(ErrorClass c, PoolFailure f, std::string message) {
-  return Error::make(c, std::move(message), std::string(kSource), std::string(to_string(f)));
+  return Error::make(c, std::move(message), std::string(kSource), std::string(to_string(f)))
+      .with_reason(f);
 }
 
 }  // namespace
@@ -40,12 +41,7 @@ std::string_view to_string(PoolFailure f) noexcept {
 }
 
 std::optional<PoolFailure> pool_failure(const Error& e) noexcept {
-  if (e.source != kSource) return std::nullopt;
-  for (PoolFailure f :
-       {PoolFailure::timeout, PoolFailure::overflow, PoolFailure::broken, PoolFailure::closed}) {
-    if (e.code == to_string(f)) return f;
-  }
-  return std::nullopt;
+  return e.reason.as<PoolFailure>();
 }
 
 namespace detail {

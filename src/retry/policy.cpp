@@ -1,14 +1,21 @@
 #include "rebound/retry/policy.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <string>
 
 namespace rebound {
 namespace {
 
-Duration scaled(Duration d, double scale) {
-  return Duration{static_cast<Duration::rep>(std::llround(static_cast<double>(d.count()) * scale))};
+// The one rounding rule of scaled(): nearest nanosecond, positive stays >= 1 µs.
+Duration scale_duration(Duration d, double factor) {
+  if (d <= Duration::zero()) return d;
+  const double ns = static_cast<double>(d.count()) * factor;
+  constexpr double kMin = 1000;  // 1 µs
+  constexpr auto kMax = static_cast<double>(std::numeric_limits<Duration::rep>::max());
+  return Duration{static_cast<Duration::rep>(std::llround(std::clamp(ns, kMin, kMax / 2)))};
 }
 
 std::string millis(Duration d) {
@@ -75,45 +82,63 @@ Result<RetryPolicy> make_policy(RetryPolicy policy) {
 
 namespace policies {
 
+RetryPolicy scaled(RetryPolicy policy, double factor) {
+  if (!(factor > 0) || std::isinf(factor)) return policy;
+  for (ClassRule& rule : policy.rules) {
+    rule.initial = scale_duration(rule.initial, factor);
+    rule.maximum = scale_duration(rule.maximum, factor);
+  }
+  policy.deadline = scale_duration(policy.deadline, factor);
+  if (policy.attempt_timeout)
+    policy.attempt_timeout = scale_duration(*policy.attempt_timeout, factor);
+  return policy;
+}
+
 RetryPolicy serialization(double scale) {
-  return RetryPolicy{
-      .rules = {ClassRule{.classes = {ErrorClass::serialization_conflict},
-                          .initial = scaled(std::chrono::seconds{1}, scale),
-                          .maximum = scaled(std::chrono::seconds{60}, scale),
-                          .multiplier = 2.0,
-                          .backoff = BackoffKind::decorrelated_jitter,
-                          // Like the reference platform's retry.Retry: the deadline, not a
-                          // count, ends it (decorrelated jitter fits about a
-                          // dozen attempts into 300 s).
-                          .max_attempts = 0}},
-      .deadline = scaled(std::chrono::seconds{300}, scale),
-  };
+  return scaled(
+      RetryPolicy{
+          .rules = {ClassRule{.classes = {ErrorClass::serialization_conflict},
+                              .initial = std::chrono::seconds{1},
+                              .maximum = std::chrono::seconds{60},
+                              .multiplier = 2.0,
+                              .backoff = BackoffKind::decorrelated_jitter,
+                              // Like google-api-core's retry.Retry: the deadline, not a
+                              // count, ends it (decorrelated jitter fits about a
+                              // dozen attempts into 300 s).
+                              .max_attempts = 0}},
+          .deadline = std::chrono::seconds{300},
+      },
+      scale);
 }
 
 RetryPolicy quota(double scale) {
-  return RetryPolicy{
-      .rules = {ClassRule{.classes = {ErrorClass::quota_exceeded, ErrorClass::rate_limited},
-                          .initial = scaled(std::chrono::seconds{5}, scale),
-                          .maximum = scaled(std::chrono::seconds{120}, scale),
-                          .multiplier = 2.0,
-                          .backoff = BackoffKind::decorrelated_jitter,
-                          .max_attempts = 6}},
-      .deadline = scaled(std::chrono::seconds{600}, scale),
-  };
+  return scaled(
+      RetryPolicy{
+          .rules = {ClassRule{.classes = {ErrorClass::quota_exceeded, ErrorClass::rate_limited},
+                              .initial = std::chrono::seconds{5},
+                              .maximum = std::chrono::seconds{120},
+                              .multiplier = 2.0,
+                              .backoff = BackoffKind::decorrelated_jitter,
+                              .max_attempts = 6}},
+          .deadline = std::chrono::seconds{600},
+      },
+      scale);
 }
 
 RetryPolicy transient(double scale) {
-  return RetryPolicy{
-      .rules = {ClassRule{.classes = {ErrorClass::transient, ErrorClass::too_many_connections,
-                                      ErrorClass::rate_limited},
-                          .initial = scaled(std::chrono::milliseconds{100}, scale),
-                          .maximum = scaled(std::chrono::seconds{5}, scale),
-                          .multiplier = 2.0,
-                          .backoff = BackoffKind::full_jitter,
-                          .max_attempts = 3}},
-      .deadline = scaled(std::chrono::seconds{60}, scale),
-      .max_attempts = 3,
-  };
+  return scaled(
+      RetryPolicy{
+          .rules = {ClassRule{.classes = {ErrorClass::transient, ErrorClass::too_many_connections,
+                                          ErrorClass::rate_limited},
+                              .initial = std::chrono::milliseconds{100},
+                              .maximum = std::chrono::seconds{5},
+                              .multiplier = 2.0,
+                              .backoff = BackoffKind::full_jitter,
+                              .max_attempts = 3}},
+          .deadline = std::chrono::seconds{60},
+          .max_attempts = 3,
+      },
+      scale);
 }
 
 RetryPolicy compose(RetryPolicy outer, RetryPolicy inner) {

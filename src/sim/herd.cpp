@@ -1,6 +1,7 @@
 #include "rebound/sim/herd.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -207,6 +208,15 @@ Result<HerdResult> simulate_herd(const HerdOptions& options, BackoffKind backoff
   }
   total.completion = Duration{std::llround(completion_ns / options.runs)};
   return total;
+}
+
+std::string row_label(const HerdResult& result) {
+  static constexpr std::array<std::string_view, 6> kNames = {
+      "constant (no jitter)", "exponential (no jitter)", "full jitter",
+      "equal jitter",         "decorrelated jitter",     "smooth decorrelated"};
+  const auto i = static_cast<std::size_t>(result.backoff);
+  std::string name(i < kNames.size() ? kNames[i] : "unknown");
+  return result.budgeted ? name + " + budget" : name;
 }
 
 const std::vector<BackoffKind>& herd_strategies() noexcept {

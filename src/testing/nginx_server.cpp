@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,8 +18,6 @@
 #include <sstream>
 #include <thread>
 #include <vector>
-
-extern char** environ;
 
 #include "server_process.hpp"
 
@@ -42,37 +39,10 @@ bool accepts(int port) {
   return ok;
 }
 
-// Starts argv with stdout+stderr appended to `log`; returns the pid.
-Result<pid_t> spawn(const std::vector<std::string>& argv, const std::filesystem::path& log) {
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  pid_t pid = 0;
-  const int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    return fail(Error::permanent("NginxServer: cannot run " + argv[0] + ": " + std::strerror(rc)));
-  }
-  return pid;
-}
-
-Result<int> wait_exit(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return fail(Error::permanent("NginxServer: waitpid failed"));
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 Status run(const std::vector<std::string>& argv, const std::filesystem::path& log) {
-  auto pid = spawn(argv, log);
+  auto pid = detail::spawn(argv, log);
   if (!pid) return fail(pid.error());
-  auto code = wait_exit(*pid);
+  auto code = detail::wait_exit(*pid);
   if (!code) return fail(code.error());
   if (*code != 0) {
     return fail(Error::permanent("NginxServer: " + argv[0] + " " + argv[1] + " exited with " +
@@ -155,11 +125,10 @@ std::string_view NginxServer::small_json() noexcept { return kSmallJson; }
 
 Result<std::unique_ptr<NginxServer>> NginxServer::start(NginxOptions options) {
   std::unique_ptr<NginxServer> server(new NginxServer());
-  std::string templ = (std::filesystem::temp_directory_path() / "rebound-nginx-XXXXXX").string();
-  if (::mkdtemp(templ.data()) == nullptr) {
-    return fail(Error::permanent("NginxServer: mkdtemp failed for " + templ));
-  }
-  server->dir_ = templ;
+  auto temp = TempDir::make("rebound-nginx-");
+  if (!temp) return fail(Error::permanent("NginxServer: " + temp.error().message));
+  server->temp_ = std::move(*temp);
+  server->dir_ = server->temp_->path();
   const auto& dir = server->dir_;
   std::error_code ec;
   std::filesystem::create_directories(dir / "www", ec);
@@ -184,9 +153,9 @@ Result<std::unique_ptr<NginxServer>> NginxServer::start(NginxOptions options) {
   }
 
   // -e: the error log before the config is read (else /var/log/nginx/error.log).
-  auto pid = spawn({options.nginx.string(), "-p", dir.string(), "-c", conf.string(), "-e",
-                    (dir / "error.log").string()},
-                   dir / "stdout.log");
+  auto pid = detail::spawn({options.nginx.string(), "-p", dir.string(), "-c", conf.string(), "-e",
+                            (dir / "error.log").string()},
+                           dir / "stdout.log");
   if (!pid) return fail(pid.error());
   server->pid_ = *pid;
 
@@ -221,10 +190,6 @@ NginxServer::~NginxServer() {
       while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
       }
     }
-  }
-  if (!dir_.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
 }
 

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pwd.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,45 +16,30 @@
 #include <fstream>
 #include <sstream>
 
-extern char** environ;
-
 #include "server_process.hpp"
 
 namespace rebound::testing {
 namespace {
 
-// Spawns argv (as user postgres when we are root) with cwd `dir`, output
-// appended to `log`, and waits for it.
+// Runs argv (as user postgres when we are root) in `dir`, output appended
+// to `log`, and waits for it.
 Result<int> spawn_wait(std::vector<std::string> argv, const std::filesystem::path& dir,
                        const std::filesystem::path& log) {
   if (::geteuid() == 0) argv.insert(argv.begin(), {"runuser", "-u", "postgres", "--"});
-  std::vector<char*> args;
-  for (std::string& a : argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
-  pid_t pid = 0;
-  const int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return fail(Error::permanent("cannot run " + argv[0] + ": " + std::strerror(rc)));
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return fail(Error::permanent("waitpid failed for " + argv[0]));
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  auto pid = detail::spawn(argv, log, dir);
+  if (!pid) return fail(pid.error());
+  return detail::wait_exit(*pid);
 }
 
 }  // namespace
 
 Result<std::unique_ptr<PostgresServer>> PostgresServer::start(PostgresServerOptions options) {
   std::unique_ptr<PostgresServer> server(new PostgresServer(std::move(options)));
-  std::string templ = (std::filesystem::temp_directory_path() / "rebound-pg-XXXXXX").string();
-  if (!::mkdtemp(templ.data())) return fail(Error::permanent("mkdtemp failed for " + templ));
-  server->dir_ = templ;
+  auto temp = TempDir::make("rebound-pg-");
+  if (!temp) return fail(Error::permanent(temp.error().message));
+  server->temp_ = std::move(*temp);
+  server->dir_ = server->temp_->path();
+  const std::string templ = server->dir_.string();
   if (::geteuid() == 0) {
     const passwd* pw = ::getpwnam("postgres");
     if (!pw) return fail(Error::permanent("running as root, but there is no user \"postgres\""));
@@ -152,8 +136,6 @@ PostgresServer::~PostgresServer() {
                       "immediate", "-w", "stop"},
                      dir_, dir_ / "pg_ctl.log");
   }
-  std::error_code ec;
-  if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
 }
 
 }  // namespace rebound::testing

@@ -10,11 +10,6 @@
 namespace rebound::warehouse {
 namespace {
 
-Duration scaled(Duration d, double scale) {
-  const double ns = static_cast<double>(d.count()) * scale;
-  return Duration{std::max<std::int64_t>(1000, static_cast<std::int64_t>(ns))};
-}
-
 // A byte string that identifies a row's key values exactly (type + bytes),
 // so 1 and "1" and 1.0 are different keys, as they are to the database.
 std::string key_of(const Row& row, std::span<const std::size_t> key_columns) {
@@ -71,19 +66,57 @@ std::size_t dedupe(RowSet& rows, std::span<const std::string> keys) {
   return dropped;
 }
 
+// The target's schema inside an attempt's transaction: described, or
+// created first (create_table) from `wanted` with the keys NOT NULL.
+// `created_now` says whether this call created it.
+Result<Schema> target_schema(Session& s, const Warehouse& warehouse, const TableName& table,
+                             const BatchWriterOptions& options, Schema wanted, bool& created_now) {
+  auto existing = s.describe(table);
+  if (!existing) return fail(std::move(existing.error()));
+  if (*existing) return std::move(**existing);
+  if (!options.create_table) {
+    return fail(Error::permanent("table " + table.display() + " does not exist in " +
+                                 warehouse.display_url() +
+                                 "; create it first or enable create_table (--create)")
+                    .with_reason(WriteRefusal::no_such_table));
+  }
+  for (Column& c : wanted.columns) {
+    if (std::find(options.keys.begin(), options.keys.end(), c.name) != options.keys.end())
+      c.nullable = false;
+  }
+  if (auto created = s.create_table(table, wanted, options.keys, false); !created) {
+    Error e = std::move(created.error());
+    // Two loads creating the same table at once: the loser's CREATE fails
+    // on the catalog (23505 / 42P07) once the winner commits; retrying
+    // finds the table.
+    if (e.source == "postgresql" && (e.code == "23505" || e.code == "42P07")) {
+      e.error_class = ErrorClass::serialization_conflict;
+    }
+    return fail(std::move(e));
+  }
+  created_now = true;
+  existing = s.describe(table);
+  if (!existing) return fail(std::move(existing.error()));
+  if (!*existing) {
+    return fail(
+        Error::transient("table " + table.display() + " vanished right after it was created"));
+  }
+  return std::move(**existing);
+}
+
 }  // namespace
 
 RetryPolicy default_write_policy(double scale) {
-  RetryPolicy p = policies::compose(policies::quota(scale), policies::serialization(scale));
+  RetryPolicy p = policies::compose(policies::quota(), policies::serialization());
   p.rules.push_back(ClassRule{
       .classes = {ErrorClass::transient, ErrorClass::too_many_connections},
-      .initial = scaled(std::chrono::milliseconds{50}, scale),
-      .maximum = scaled(std::chrono::seconds{2}, scale),
+      .initial = std::chrono::milliseconds{50},
+      .maximum = std::chrono::seconds{2},
       .multiplier = 2.0,
       .backoff = BackoffKind::full_jitter,
       .max_attempts = 10,
   });
-  return p;
+  return policies::scaled(std::move(p), scale);
 }
 
 Result<BatchWriter> BatchWriter::make(std::shared_ptr<Warehouse> warehouse,
@@ -114,7 +147,8 @@ WriteOutcome BatchWriter::write(std::span<const nlohmann::json> rows) const {
   const TimePoint start = clock.now();
   auto set = rows_from_json(rows, options_.json);
   if (!set) {
-    WriteOutcome out{.status = fail(std::move(set.error())), .report = {}};
+    WriteOutcome out{.status = fail(std::move(set.error()).with_reason(WriteRefusal::bad_json)),
+                     .report = {}};
     out.report.rows_read = rows.size();
     out.report.elapsed = clock.now() - start;
     return out;
@@ -135,9 +169,10 @@ WriteOutcome BatchWriter::write(RowSet rows) const {
   };
   for (const std::string& key : options_.keys) {
     if (!rows.schema.find(key)) {
-      return finish(fail(
-          Error::permanent("key column \"" + key +
-                           "\" is not in the rows (columns: " + rows.schema.describe() + ")")));
+      return finish(
+          fail(Error::permanent("key column \"" + key +
+                                "\" is not in the rows (columns: " + rows.schema.describe() + ")")
+                   .with_reason(WriteRefusal::key_not_in_rows)));
     }
   }
   if (rows.rows.empty()) return finish({});
@@ -153,39 +188,6 @@ WriteOutcome BatchWriter::write(RowSet rows) const {
   bool settled = false;             // the target existed: later attempts skip the schema work
   const std::string operation =
       "merging " + std::to_string(rows.rows.size()) + " rows into " + table_.display();
-  auto target_schema = [&](Session& s) -> Result<Schema> {
-    auto existing = s.describe(table_);
-    if (!existing) return fail(std::move(existing.error()));
-    if (*existing) return std::move(**existing);
-    if (!options_.create_table) {
-      return fail(Error::permanent("table " + table_.display() + " does not exist in " +
-                                   warehouse_->display_url() +
-                                   "; create it first or enable create_table (--create)"));
-    }
-    Schema wanted = ready ? ready->schema : rows.schema;
-    for (Column& c : wanted.columns) {
-      if (std::find(options_.keys.begin(), options_.keys.end(), c.name) != options_.keys.end())
-        c.nullable = false;
-    }
-    if (auto created = s.create_table(table_, wanted, options_.keys, false); !created) {
-      Error e = std::move(created.error());
-      // Two loads creating the same table at once: the loser's CREATE fails
-      // on the catalog (23505 / 42P07) once the winner commits; retrying
-      // finds the table.
-      if (e.source == "postgresql" && (e.code == "23505" || e.code == "42P07")) {
-        e.error_class = ErrorClass::serialization_conflict;
-      }
-      return fail(std::move(e));
-    }
-    created_now = true;
-    existing = s.describe(table_);
-    if (!existing) return fail(std::move(existing.error()));
-    if (!*existing) {
-      return fail(
-          Error::transient("table " + table_.display() + " vanished right after it was created"));
-    }
-    return std::move(**existing);
-  };
   // The schema work is repeated only when it can have changed: on the first
   // attempt, and after an attempt that created the table (its rollback may
   // have removed it). A table found existing is not described again, so a
@@ -193,14 +195,16 @@ WriteOutcome BatchWriter::write(RowSet rows) const {
   auto attempt = [&](Session& s) -> Status {
     if (settled && ready) return {};
     created_now = false;
-    auto target = target_schema(s);
+    auto target = target_schema(s, *warehouse_, table_, options_,
+                                ready ? ready->schema : rows.schema, created_now);
     if (!target) return fail(std::move(target.error()));
     if (!ready || !ready_for || !(*ready_for == *target)) {
       auto conformed = conform(ready ? std::move(*ready) : std::move(rows), *target,
                                table_.display(), options_.keys);
       if (!conformed) {
-        Error e = std::move(conformed.error());
-        e.error_class = ErrorClass::permanent;  // the rows do not fit: retrying cannot help
+        // The rows do not fit: retrying cannot help.
+        Error e = std::move(conformed.error()).with_reason(WriteRefusal::rows_do_not_fit);
+        e.error_class = ErrorClass::permanent;
         return fail(std::move(e));
       }
       out.report.duplicates = dedupe(*conformed, options_.keys);

@@ -42,7 +42,8 @@ Result<std::shared_ptr<Warehouse>> open_warehouse(std::string_view url,
                                                   const OpenOptions& options) {
   if (url.empty()) {
     return fail(Error::permanent(
-        "empty warehouse URL; use a file path, sqlite:///path or postgresql://host/db"));
+                    "empty warehouse URL; use a file path, sqlite:///path or postgresql://host/db")
+                    .with_reason(OpenRefusal::empty_url));
   }
   const std::size_t sep = url.find("://");
   if (sep == std::string_view::npos && detail::looks_like_conninfo(url)) {
@@ -79,9 +80,11 @@ Result<std::shared_ptr<Warehouse>> open_warehouse(std::string_view url,
                                     .statement_timeout = options.statement_timeout});
   }
   if (scheme == "bigquery") return bigquery::open_bigquery_warehouse(url);
-  return fail(Error::permanent(
-      "unsupported warehouse scheme \"" + std::string(scheme) + "\" in " + redact_url(url) +
-      "; use a file path, sqlite:///path, postgresql://, postgres:// or bigquery://"));
+  return fail(Error::permanent("unsupported warehouse scheme \"" + std::string(scheme) + "\" in " +
+                               redact_url(url) +
+                               "; use a file path, sqlite:///path, postgresql://, postgres:// or "
+                               "bigquery://")
+                  .with_reason(OpenRefusal::unsupported_scheme));
 }
 
 }  // namespace rebound::warehouse

@@ -14,6 +14,7 @@
 
 #include <thread>
 
+#include "rebound/core/temp_dir.hpp"
 #include "rebound/fleet/source.hpp"
 #include "rebound/testing/command.hpp"
 #include "rebound/testing/postgres_server.hpp"
@@ -33,21 +34,8 @@ CommandResult rebound_cli(std::vector<std::string> args) {
   return run_command(args);
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string t = (std::filesystem::temp_directory_path() / "rebound-hostile-XXXXXX").string();
-    path_ = ::mkdtemp(t.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+// The one temp folder helper (rebound/core/temp_dir.hpp), removed on scope exit.
+rebound::TempDir temp_dir() { return rebound::TempDir::make("rebound-hostile-").value(); }
 
 rebound::testing::PostgresServer& postgres() {
   auto server = rebound::testing::PostgresServer::shared();
@@ -66,7 +54,7 @@ std::filesystem::path write_file(const std::filesystem::path& p, const std::stri
 // --- load ----------------------------------------------------------------------
 
 TEST(HostileCli, LoadTakesALibpqKeywordStringAsPostgresNotAFileName) {
-  TempDir dir;
+  const rebound::TempDir dir = temp_dir();
   const auto input = write_file(dir.path() / "rows.ndjson", "{\"id\": 1, \"v\": \"a\"}\n");
   const std::string table = "kw_" + std::to_string(::getpid());
   const std::string conninfo = "host=127.0.0.1 port=" + std::to_string(postgres().port()) +
@@ -87,7 +75,7 @@ TEST(HostileCli, LoadTakesALibpqKeywordStringAsPostgresNotAFileName) {
 }
 
 TEST(HostileCli, LoadJsonIsValidJsonWithNonUtf8BytesInAPath) {
-  TempDir dir;
+  const rebound::TempDir dir = temp_dir();
   const auto input = write_file(dir.path() / "rows.ndjson", "{\"id\": 1}\n");
   const std::string db = (dir.path() / "bad\xff\xfe.db").string();  // not UTF-8
   CommandResult ok = rebound_cli(
@@ -105,7 +93,7 @@ TEST(HostileCli, LoadJsonIsValidJsonWithNonUtf8BytesInAPath) {
 }
 
 TEST(HostileCli, LoadRefusesNonFiniteNumbersBeforeAnyWork) {
-  TempDir dir;
+  const rebound::TempDir dir = temp_dir();
   const auto input = write_file(dir.path() / "rows.ndjson", "{\"id\": 1}\n");
   const std::string db = (dir.path() / "x.db").string();
   for (const char* bad : {"nan", "inf", "1e-300", "-1"}) {
@@ -211,7 +199,7 @@ TEST(HostileCli, FleetAndLoadAgreeOnExitCodes) {
   // Same cause, same code (defect 18): a back end that refuses is 4 in both
   // (a missing database; it was 2 in fleet), a bad scheme is 2 in both, and
   // --scale 1e-300 is refused up front naming the option.
-  TempDir dir;
+  const rebound::TempDir dir = temp_dir();
   const auto input = write_file(dir.path() / "rows.ndjson", "{\"id\": 1}\n");
   const std::string missing =
       "postgresql://postgres@127.0.0.1:" + std::to_string(postgres().port()) + "/no_such_db";

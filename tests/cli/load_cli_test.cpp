@@ -10,6 +10,9 @@
 #include <sstream>
 
 #include "../warehouse/backends.hpp"
+#include "rebound/testing/matchers.hpp"
+
+using rebound::testing::IsOk;
 
 namespace rebound::warehouse::test {
 namespace {
@@ -54,11 +57,11 @@ class LoadCli : public ::testing::Test {
     auto wh = open_warehouse(db());
     EXPECT_TRUE(wh);
     auto r = (*wh)->query(sql);
-    EXPECT_TRUE(r) << r.error().message;
+    EXPECT_THAT(r, IsOk());
     return r ? std::get<std::int64_t>(r->rows.at(0).at(0)) : -1;
   }
 
-  TempDir dir_;
+  TempDir dir_ = temp_dir();
 };
 
 const char* kRows =
@@ -150,7 +153,7 @@ TEST_F(LoadCli, LoadsIntoPostgres) {
   auto wh = open_warehouse(postgres().url());
   ASSERT_TRUE(wh);
   auto n = (*wh)->query("SELECT count(*) FROM " + quote_identifier(table));
-  ASSERT_TRUE(n) << n.error().message;
+  ASSERT_THAT(n, IsOk());
   EXPECT_EQ(n->rows.at(0).at(0), Value{std::int64_t{2}});
 }
 

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "rebound/core/temp_dir.hpp"
 #include "rebound/testing/command.hpp"
 #include "rebound/testing/postgres_server.hpp"
 
@@ -54,21 +55,8 @@ std::string slurp(const std::filesystem::path& p) {
   return ss.str();
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string t = (std::filesystem::temp_directory_path() / "rebound-secrets-XXXXXX").string();
-    path_ = ::mkdtemp(t.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+// The one temp folder helper (rebound/core/temp_dir.hpp), removed on scope exit.
+rebound::TempDir temp_dir() { return rebound::TempDir::make("rebound-secrets-").value(); }
 
 // One row of the matrix.
 struct Case {
@@ -87,7 +75,7 @@ std::string replace_dir(std::string s, const std::string& dir) {
 
 // Runs one case; returns a description of every channel the marker leaked to.
 std::string leaks(const Case& c) {
-  TempDir dir;
+  const rebound::TempDir dir = temp_dir();
   std::vector<std::string> argv = {binary()};
   for (const std::string& a : c.argv) argv.push_back(replace_dir(a, dir.path().string()));
   const CommandResult r = run_command(argv);
@@ -278,7 +266,7 @@ TEST(SecretsMatrix, LoadPrintsNoSecretOnAnyChannel) {
   const std::vector<Case> cases = load_cases();
   int hits = 0;
   for (const Case& c : cases) {
-    TempDir case_dir;
+    const rebound::TempDir case_dir = temp_dir();
     std::ofstream(case_dir.path() / "rows.ndjson") << "{\"id\": 1}\n";
     std::vector<std::string> argv = {binary()};
     for (const std::string& a : c.argv) argv.push_back(replace_dir(a, case_dir.path().string()));

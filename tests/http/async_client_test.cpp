@@ -134,7 +134,8 @@ TEST_F(AsyncClientTest, RetryAfterIsHonoured) {
   auto client = make_client({.retry = policies::compose(policies::quota(), policies::transient())});
   auto r = client->get_async(server_->url("/limited")).get();
   ASSERT_TRUE(r) << r.error().describe();
-  // Honoured as bounded pushback: the hint, spread by jitter x[1, 1.5).
+  // Retry-After is a floor: the retry loop's pushback sleeps at least the
+  // hint and adds up to half of it as jitter (as the blocking client does).
   ASSERT_EQ(clock_.sleeps().size(), 1u);
   EXPECT_GE(clock_.sleeps()[0], 2s);
   EXPECT_LT(clock_.sleeps()[0], 3s);

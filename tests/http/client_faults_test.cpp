@@ -16,6 +16,10 @@
 #include "rebound/emulator/http_server.hpp"
 #include "rebound/http/client.hpp"
 #include "rebound/testing/fake_clock.hpp"
+#include "rebound/testing/matchers.hpp"
+
+using rebound::testing::HasErrorClass;
+using rebound::testing::IsOk;
 
 namespace rebound::http {
 namespace {
@@ -33,7 +37,7 @@ class ClientFaults : public ::testing::Test {
     options.sleeper = &clock_;
     options.seed = 7;
     auto client = Client::make(std::move(options));
-    EXPECT_TRUE(client) << client.error().describe();
+    EXPECT_THAT(client, IsOk());
     return *client;
   }
 
@@ -46,7 +50,7 @@ TEST_F(ClientFaults, ServerErrorBurstSucceedsOnThirdAttemptWithRecordedBackoff) 
                   {Reply::status_only(503), Reply::status_only(503), Reply::text(200, "fine")});
   auto client = make_client();
   auto r = client->get(server_->url("/burst"));
-  ASSERT_TRUE(r) << r.error().describe();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "fine");
   EXPECT_EQ(r->attempts, 3);
@@ -85,7 +89,7 @@ TEST_F(ClientFaults, RetryAfterSecondsIsSleptAtLeastAndJittered) {
   server_->script("/limited", {Reply::retry_after("2"), Reply::text(200, "ok")});
   auto client = make_client();
   auto r = client->get(server_->url("/limited"));
-  ASSERT_TRUE(r) << r.error().describe();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->attempts, 2);
   expect_pushback(clock_.sleeps(), 2s);
   EXPECT_EQ(client->stats().retries_by_class[static_cast<std::size_t>(ErrorClass::rate_limited)],
@@ -99,7 +103,7 @@ TEST_F(ClientFaults, RetryAfterHttpDateIsReadAgainstTheInjectedWallClock) {
                   {Reply::retry_after(emulator::http_date(wall + 7s)), Reply::text(200, "ok")});
   auto client = make_client();
   auto r = client->get(server_->url("/dated"));
-  ASSERT_TRUE(r) << r.error().describe();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->attempts, 2);
   expect_pushback(clock_.sleeps(), 7s);
 }
@@ -108,7 +112,7 @@ TEST_F(ClientFaults, RetryAfterOn503IsHonouredToo) {
   server_->script("/busy", {Reply::retry_after("3", 503), Reply::text(200, "ok")});
   auto client = make_client();
   auto r = client->get(server_->url("/busy"));
-  ASSERT_TRUE(r) << r.error().describe();
+  ASSERT_THAT(r, IsOk());
   expect_pushback(clock_.sleeps(), 3s);
 }
 
@@ -120,7 +124,7 @@ TEST_F(ClientFaults, RetryAfterBeyondTheDeadlineNeverSleepsPastIt) {
   auto r = client->get(server_->url("/later"));
   EXPECT_LE(clock_.total_slept(), Duration{10s});
   ASSERT_FALSE(r) << "sleeping 600 s would pass the 10 s deadline";
-  EXPECT_EQ(r.error().error_class, ErrorClass::rate_limited) << r.error().describe();
+  EXPECT_THAT(r, HasErrorClass(ErrorClass::rate_limited));
   EXPECT_EQ(server_->requests_served(), 1u);
 }
 
@@ -128,7 +132,7 @@ TEST_F(ClientFaults, MalformedRetryAfterFallsBackToBackoff) {
   server_->script("/odd", {Reply::retry_after("soon"), Reply::text(200, "ok")});
   auto client = make_client();
   auto r = client->get(server_->url("/odd"));
-  ASSERT_TRUE(r) << r.error().describe();
+  ASSERT_THAT(r, IsOk());
   ASSERT_EQ(clock_.sleeps().size(), 1u);
   EXPECT_LE(clock_.sleeps()[0], 100ms);
 }
@@ -169,7 +173,7 @@ TEST_F(ClientFaults, PostMarkedIdempotentIsRetried) {
                          .url = server_->url("/post"),
                          .body = "x=1",
                          .idempotency = Idempotency::idempotent});
-  ASSERT_TRUE(r) << r.error().describe();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->attempts, 2);
   const auto requests = server_->requests();
   ASSERT_EQ(requests.size(), 2u);
@@ -180,7 +184,7 @@ TEST_F(ClientFaults, PostWithIdempotencyKeyIsRetried) {
   server_->script("/post", {Reply::status_only(502), Reply::text(201, "made")});
   auto client = make_client();
   auto r = client->post(server_->url("/post"), R"({"a":1})", {{"Idempotency-Key", "k-1"}});
-  ASSERT_TRUE(r) << r.error().describe();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 201);
   EXPECT_EQ(r->attempts, 2);
   EXPECT_EQ(server_->requests()[1].header("Idempotency-Key"), "k-1");
@@ -199,9 +203,9 @@ TEST_F(ClientFaults, StaleKeepAliveIsReplacedTransparently) {
                              Reply::text(200, "two")});
   auto client = make_client();
   auto first = client->get(server_->url("/stale"));
-  ASSERT_TRUE(first) << first.error().describe();
+  ASSERT_THAT(first, IsOk());
   auto second = client->get(server_->url("/stale"));
-  ASSERT_TRUE(second) << second.error().describe();
+  ASSERT_THAT(second, IsOk());
   EXPECT_EQ(second->body, "two");
   EXPECT_FALSE(second->reused_connection);
   EXPECT_GE(second->attempts, 1);
@@ -216,7 +220,7 @@ TEST_F(ClientFaults, StaleKeepAliveIsReplacedForPostToo) {
   ASSERT_TRUE(client->get(server_->url("/stale")));
   server_->script("/post", {Reply::text(201, "made")});
   auto r = client->post(server_->url("/post"), "{}");
-  ASSERT_TRUE(r) << r.error().describe();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 201);
 }
 
@@ -224,7 +228,7 @@ TEST_F(ClientFaults, ResetMidBodyIsRetriedForGet) {
   server_->script("/reset", {Reply::with_fault(Fault::reset_mid_body), Reply::text(200, "whole")});
   auto client = make_client();
   auto r = client->get(server_->url("/reset"));
-  ASSERT_TRUE(r) << r.error().describe();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->body, "whole");
   EXPECT_EQ(r->attempts, 2);
   EXPECT_EQ(clock_.sleeps().size(), 1u);
@@ -243,7 +247,7 @@ TEST_F(ClientFaults, DroppedRequestIsRetriedForGet) {
   server_->script("/drop", {Reply::with_fault(Fault::drop), Reply::text(200, "ok")});
   auto client = make_client();
   auto r = client->get(server_->url("/drop"));
-  ASSERT_TRUE(r) << r.error().describe();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->body, "ok");
   EXPECT_GE(server_->requests_served(), 2u);
 }
@@ -255,7 +259,7 @@ TEST_F(ClientFaults, StallFiresTheTimeoutAndIsTransient) {
   auto client = make_client({.total_timeout = 300ms, .retry = once});
   auto r = client->get(server_->url("/stall"));
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().error_class, ErrorClass::transient) << r.error().describe();
+  EXPECT_THAT(r, HasErrorClass(ErrorClass::transient));
   EXPECT_NE(r.error().message.find("imeout"), std::string::npos) << r.error().message;
   EXPECT_EQ(server_->requests_served(), 1u);
 }
@@ -264,7 +268,7 @@ TEST_F(ClientFaults, StalledAttemptIsRetriedAfterItsTimeout) {
   server_->script("/stall", {Reply::with_fault(Fault::stall), Reply::text(200, "awake")});
   auto client = make_client({.total_timeout = 300ms});
   auto r = client->get(server_->url("/stall"));
-  ASSERT_TRUE(r) << r.error().describe();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->body, "awake");
   EXPECT_EQ(r->attempts, 2);
 }
@@ -293,7 +297,7 @@ TEST_F(ClientFaults, BodyExactlyAtTheLimitIsAccepted) {
   server_->script("/edge", {Reply{.fault = Fault::oversized_body, .oversized_bytes = 1000}});
   auto client = make_client({.max_response_bytes = 1000});
   auto r = client->get(server_->url("/edge"));
-  ASSERT_TRUE(r) << r.error().describe();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->body.size(), 1000u);
 }
 
@@ -320,7 +324,7 @@ TEST_F(ClientFaults, HeaderInjectionIsRefusedBeforeAnythingIsSent) {
                                                      {{"", "v"}}}) {
     auto r = client->get(url, headers);
     ASSERT_FALSE(r) << headers[0].first;
-    EXPECT_EQ(r.error().error_class, ErrorClass::permanent) << r.error().describe();
+    EXPECT_THAT(r, HasErrorClass(ErrorClass::permanent));
     EXPECT_NE(r.error().message.find("nothing was sent"), std::string::npos) << r.error().message;
   }
   auto bad_default = Client::make({.default_headers = {{"X-Default", "v\r\nInjected: 1"}}}).value();
@@ -386,7 +390,7 @@ TEST_F(ClientFaults, SecretsNeverAppearInTransportErrors) {
                           "/x?api_key=key-sekrit-9";
   auto r = client->get(url, {{"X-Api-Key", "hdr-sekrit-7"}});
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().error_class, ErrorClass::transient) << r.error().describe();
+  EXPECT_THAT(r, HasErrorClass(ErrorClass::transient));
   const std::string text = r.error().describe();
   EXPECT_EQ(text.find("pa55-w0rd-zz"), std::string::npos) << text;
   EXPECT_EQ(text.find("key-sekrit-9"), std::string::npos) << text;
@@ -405,15 +409,15 @@ TEST_F(ClientFaults, RequestBodyHeadersAndHeadReachTheServer) {
   auto client =
       make_client({.default_headers = {{"X-Team", "data"}}, .user_agent = "rebound-test/1"});
   auto posted = client->post(server_->url("/items"), R"({"id":1})", {{"X-Trace", "t1"}});
-  ASSERT_TRUE(posted) << posted.error().describe();
+  ASSERT_THAT(posted, IsOk());
   EXPECT_EQ(posted->body, R"(POST /items {"id":1})");
   EXPECT_EQ(posted->header("content-type"), "text/plain");
   auto head = client->send({.method = "HEAD", .url = server_->url("/items")});
-  ASSERT_TRUE(head) << head.error().describe();
+  ASSERT_THAT(head, IsOk());
   EXPECT_EQ(head->status, 200);
   EXPECT_TRUE(head->body.empty());
   auto put = client->send({.method = "PUT", .url = server_->url("/items/1"), .body = "v"});
-  ASSERT_TRUE(put) << put.error().describe();
+  ASSERT_THAT(put, IsOk());
   EXPECT_EQ(put->body, "PUT /items/1 v");
 
   const auto seen = server_->requests();
@@ -465,7 +469,7 @@ TEST_F(ClientFaults, LargeRequestBodyArrivesWhole) {
   auto client = make_client();
   const std::string big(3 << 20, 'b');
   auto r = client->post(server_->url("/upload"), big);
-  ASSERT_TRUE(r) << r.error().describe();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->body, std::to_string(big.size()));
 }
 
@@ -473,7 +477,7 @@ TEST_F(ClientFaults, ClientErrorsAreReturnedAsResponsesNotRetried) {
   server_->script("/missing", {Reply::text(404, "nope")});
   auto client = make_client();
   auto r = client->get(server_->url("/missing"));
-  ASSERT_TRUE(r) << r.error().describe();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 404);
   EXPECT_EQ(r->attempts, 1);
   EXPECT_EQ(server_->requests_served(), 1u);
@@ -535,10 +539,10 @@ TEST(DefaultClient, GetAndPostWork) {
                   return Reply::text(200, req.method + ":" + req.body);
                 }).value();
   auto got = get(server->url("/hello"));
-  ASSERT_TRUE(got) << got.error().describe();
+  ASSERT_THAT(got, IsOk());
   EXPECT_EQ(got->body, "GET:");
   auto posted = post(server->url("/hello"), R"({"k":"v"})");
-  ASSERT_TRUE(posted) << posted.error().describe();
+  ASSERT_THAT(posted, IsOk());
   EXPECT_EQ(posted->body, R"(POST:{"k":"v"})");
   EXPECT_EQ(server->requests()[1].header("Content-Type"), "application/json");
   EXPECT_EQ(&default_client(), &default_client());

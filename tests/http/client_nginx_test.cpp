@@ -9,7 +9,10 @@
 #include <vector>
 
 #include "rebound/http/client.hpp"
+#include "rebound/testing/matchers.hpp"
 #include "rebound/testing/nginx_server.hpp"
+
+using rebound::testing::IsOk;
 
 namespace rebound::http {
 namespace {
@@ -20,7 +23,7 @@ class ClientNginx : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     auto started = NginxServer::start({.worker_processes = 2});
-    ASSERT_TRUE(started) << started.error().describe();
+    ASSERT_THAT(started, IsOk());
     nginx_ = started->release();
   }
   static void TearDownTestSuite() {
@@ -34,7 +37,7 @@ NginxServer* ClientNginx::nginx_ = nullptr;
 TEST_F(ClientNginx, GetReturnsStatusAndBody) {
   auto client = Client::make().value();
   auto small = client->get(nginx_->http_url("/small.json"));
-  ASSERT_TRUE(small) << small.error().describe();
+  ASSERT_THAT(small, IsOk());
   EXPECT_EQ(small->status, 200);
   EXPECT_EQ(small->body, NginxServer::small_json());
   EXPECT_EQ(small->header("content-type"), "application/json");
@@ -43,12 +46,12 @@ TEST_F(ClientNginx, GetReturnsStatusAndBody) {
   EXPECT_LE(small->timing.first_byte, small->timing.total);
 
   auto status = client->get(nginx_->http_url("/status"));
-  ASSERT_TRUE(status) << status.error().describe();
+  ASSERT_THAT(status, IsOk());
   EXPECT_EQ(status->body, "ok");
   EXPECT_TRUE(status->reused_connection);
 
   auto big = client->get(nginx_->http_url("/big.bin"));
-  ASSERT_TRUE(big) << big.error().describe();
+  ASSERT_THAT(big, IsOk());
   EXPECT_EQ(big->body.size(), NginxServer::big_size());
   for (std::size_t i : {std::size_t{1}, std::size_t{4096}, NginxServer::big_size() - 1}) {
     EXPECT_EQ(static_cast<unsigned char>(big->body[i]), (i * 7919) % 251)
@@ -56,7 +59,7 @@ TEST_F(ClientNginx, GetReturnsStatusAndBody) {
   }
 
   auto missing = client->get(nginx_->http_url("/missing"));
-  ASSERT_TRUE(missing) << missing.error().describe();
+  ASSERT_THAT(missing, IsOk());
   EXPECT_EQ(missing->status, 404);
 }
 
@@ -100,12 +103,12 @@ TEST_F(ClientNginx, ThreadsSharingOneClientAllSucceedAndReuse) {
 TEST_F(ClientNginx, HttpsVerifiesAgainstTheGivenCa) {
   auto client = Client::make({.tls = {.ca_file = nginx_->ca_file()}}).value();
   auto first = client->get(nginx_->https_url("/small.json"));
-  ASSERT_TRUE(first) << first.error().describe();
+  ASSERT_THAT(first, IsOk());
   EXPECT_EQ(first->body, NginxServer::small_json());
   EXPECT_FALSE(first->reused_connection);
   EXPECT_GT(first->timing.tls.count(), 0);
   auto second = client->get(nginx_->https_url("/big.bin"));
-  ASSERT_TRUE(second) << second.error().describe();
+  ASSERT_THAT(second, IsOk());
   EXPECT_EQ(second->body.size(), NginxServer::big_size());
   EXPECT_TRUE(second->reused_connection);
 }
@@ -113,7 +116,7 @@ TEST_F(ClientNginx, HttpsVerifiesAgainstTheGivenCa) {
 TEST_F(ClientNginx, HttpsByLocalhostNameAlsoVerifies) {
   auto client = Client::make({.tls = {.ca_file = nginx_->ca_file()}}).value();
   auto r = client->get("https://localhost:" + std::to_string(nginx_->https_port()) + "/status");
-  ASSERT_TRUE(r) << r.error().describe();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->body, "ok");
 }
 
@@ -133,7 +136,7 @@ TEST_F(ClientNginx, HttpsWithoutTheCaFailsVerificationAndIsNotRetried) {
 TEST_F(ClientNginx, InsecureSkipVerifyConnectsWithoutTheCa) {
   auto client = Client::make({.tls = {.insecure_skip_verify = true}}).value();
   auto r = client->get(nginx_->https_url("/status"));
-  ASSERT_TRUE(r) << r.error().describe();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->body, "ok");
 }
 
@@ -159,7 +162,7 @@ TEST_F(ClientNginx, NoReuseOptionOpensAConnectionPerRequest) {
   auto client = Client::make({.reuse_connections = false}).value();
   for (int i = 0; i < 5; ++i) {
     auto r = client->get(nginx_->http_url("/status"));
-    ASSERT_TRUE(r) << r.error().describe();
+    ASSERT_THAT(r, IsOk());
     EXPECT_FALSE(r->reused_connection);
   }
   EXPECT_EQ(client->stats().new_connections, 5u);

@@ -7,7 +7,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(RetryPolicy, PresetsMirrorTheGuide) {
+TEST(RetryPolicy, PresetsMirrorTheReferencePresets) {
   const RetryPolicy s = policies::serialization();
   ASSERT_EQ(s.rules.size(), 1u);
   EXPECT_EQ(s.rules[0].initial, 1s);
@@ -30,6 +30,23 @@ TEST(RetryPolicy, PresetsScaleForTestsAndDemos) {
   EXPECT_EQ(s.rules[0].initial, 1ms);
   EXPECT_EQ(s.rules[0].maximum, 60ms);
   EXPECT_EQ(s.deadline, 300ms);
+}
+
+TEST(RetryPolicy, ScaledMultipliesEveryDurationWithOneRoundingRule) {
+  RetryPolicy p = policies::transient();
+  p.attempt_timeout = 2s;
+  const RetryPolicy half = policies::scaled(p, 0.5);
+  EXPECT_EQ(half.rules[0].initial, 50ms);
+  EXPECT_EQ(half.rules[0].maximum, 2500ms);
+  EXPECT_EQ(half.deadline, 30s);
+  EXPECT_EQ(half.attempt_timeout, 1s);
+  EXPECT_EQ(half.max_attempts, p.max_attempts);  // limits are not durations
+  // Nearest nanosecond: 100 ms / 3 = 33 333 333.33 ns -> 33 333 333 ns.
+  EXPECT_EQ(policies::scaled(p, 1.0 / 3).rules[0].initial, Duration{33'333'333});
+  // A positive delay never scales below 1 µs; a bad factor changes nothing.
+  EXPECT_EQ(policies::scaled(p, 1e-12).rules[0].initial, 1us);
+  EXPECT_EQ(policies::scaled(p, 0).rules[0].initial, 100ms);
+  EXPECT_EQ(policies::scaled(p, -1).deadline, 60s);
 }
 
 TEST(RetryPolicy, ValidationNamesTheOffendingField) {

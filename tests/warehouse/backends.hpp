@@ -11,12 +11,16 @@
 #include <memory>
 #include <string>
 
+#include "rebound/core/temp_dir.hpp"
 #include "rebound/emulator/bigquery/emulator.hpp"
+#include "rebound/testing/matchers.hpp"
 #include "rebound/testing/postgres_server.hpp"
 #include "rebound/warehouse/bigquery/bigquery_warehouse.hpp"
 #include "rebound/warehouse/open.hpp"
 #include "rebound/warehouse/postgres_warehouse.hpp"
 #include "rebound/warehouse/sqlite_warehouse.hpp"
+
+using rebound::testing::IsOk;
 
 namespace rebound::warehouse::test {
 
@@ -28,21 +32,7 @@ inline std::string unique_name(std::string_view prefix) {
 }
 
 // A temp folder removed when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    std::string t = (std::filesystem::temp_directory_path() / "rebound-wh-XXXXXX").string();
-    path_ = ::mkdtemp(t.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+inline TempDir temp_dir() { return TempDir::make("rebound-wh-").value(); }
 
 // The binary's one PostgreSQL server (max_connections 20 so exhaustion tests bite).
 inline testing::PostgresServer& postgres() {
@@ -57,11 +47,11 @@ inline testing::PostgresServer& postgres() {
 struct SqliteBackend {
   static constexpr const char* kName = "sqlite";
   static constexpr bool kTransactions = true;
-  TempDir dir;
+  TempDir dir = temp_dir();
   std::shared_ptr<Warehouse> open(std::size_t pool_size = 2) {
     auto wh =
         make_sqlite_warehouse({.path = (dir.path() / "test.db").string(), .pool_size = pool_size});
-    EXPECT_TRUE(wh) << wh.error().message;
+    EXPECT_THAT(wh, IsOk());
     return *wh;
   }
   // Tables are fresh per test (new file), but names stay unique for symmetry.
@@ -73,7 +63,7 @@ struct PostgresBackend {
   static constexpr bool kTransactions = true;
   std::shared_ptr<Warehouse> open(std::size_t pool_size = 2) {
     auto wh = make_postgres_warehouse({.url = postgres().url(), .pool_size = pool_size});
-    EXPECT_TRUE(wh) << wh.error().message;
+    EXPECT_THAT(wh, IsOk());
     return *wh;
   }
   static std::string table(std::string_view prefix) { return unique_name(prefix); }

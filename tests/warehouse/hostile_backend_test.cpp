@@ -95,7 +95,7 @@ TEST(HostileBackend, Latin1DatabaseStoresWhatFitsAndRefusesWhatDoesNot) {
 // --- 3: libpq keyword strings are PostgreSQL, never a file name ---------------
 
 TEST(HostileBackend, KeywordConninfoOpensPostgresNotASqliteFile) {
-  TempDir dir;
+  TempDir dir = temp_dir();
   const auto cwd = std::filesystem::current_path();
   std::filesystem::current_path(dir.path());
   const std::string conninfo = "host=127.0.0.1 port=" + std::to_string(postgres().port()) +
@@ -286,7 +286,7 @@ TEST(HostileBackend, PoolLargerThanTheServerAllowsWaitsForItsOwnConnections) {
 
 TEST(HostileBackend, ConcurrentOpensOfANewSqliteFileAllSucceed) {
   for (int round = 0; round < 20; ++round) {
-    TempDir dir;
+    TempDir dir = temp_dir();
     const std::string path = (dir.path() / "new.db").string();
     std::atomic<int> failures{0};
     {

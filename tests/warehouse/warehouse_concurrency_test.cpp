@@ -6,7 +6,10 @@
 #include <sqlite3.h>
 
 #include "backends.hpp"
+#include "rebound/testing/matchers.hpp"
 #include "workload.hpp"
+
+using rebound::testing::IsOk;
 
 namespace rebound::warehouse::test {
 namespace {
@@ -23,19 +26,19 @@ void run_writers(const std::shared_ptr<Warehouse>& wh, const std::string& table,
                                std::vector<std::string>{"k"}));
   auto writer =
       BatchWriter::make(wh, {.table = table, .keys = {"k"}, .policy = contention_policy()});
-  ASSERT_TRUE(writer) << writer.error().message;
+  ASSERT_THAT(writer, IsOk());
   run_together(w.threads, [&](int t) {
     for (int b = 0; b < w.batches; ++b) tally.add(writer->write(w.batch(t, b)));
   });
 }
 
 TEST(WarehouseConcurrency, SqliteSixtyFourWritersLandEveryKeyExactlyOnce) {
-  TempDir dir;
+  TempDir dir = temp_dir();
   // A 1 ms busy timeout: contention must surface as conflicts for the policy.
   auto wh = make_sqlite_warehouse({.path = (dir.path() / "c.db").string(),
                                    .pool_size = 8,
                                    .busy_timeout = std::chrono::milliseconds{1}});
-  ASSERT_TRUE(wh) << wh.error().message;
+  ASSERT_THAT(wh, IsOk());
   const Workload w;
   Tally tally;
   run_writers(*wh, "box", w, tally);
@@ -54,7 +57,7 @@ TEST(WarehouseConcurrency, SqliteSixtyFourWritersLandEveryKeyExactlyOnce) {
 // SQLITE_BUSY, the retry loop's sleep (an injected sleeper) lets the holder
 // commit, and the second attempt lands the rows: deterministic, no timing.
 TEST(WarehouseConcurrency, SqliteBusyIsRetriedAsAConflict) {
-  TempDir dir;
+  TempDir dir = temp_dir();
   const std::string path = (dir.path() / "busy.db").string();
   auto wh = make_sqlite_warehouse(
       {.path = path, .pool_size = 2, .busy_timeout = std::chrono::milliseconds{1}});
@@ -89,7 +92,7 @@ TEST(WarehouseConcurrency, SqliteBusyIsRetriedAsAConflict) {
 
 TEST(WarehouseConcurrency, PostgresSixtyFourSerializableWritersLandEveryKeyExactlyOnce) {
   auto wh = make_postgres_warehouse({.url = postgres().url(), .pool_size = 8});
-  ASSERT_TRUE(wh) << wh.error().message;
+  ASSERT_THAT(wh, IsOk());
   const Workload w;
   Tally tally;
   const std::string table = unique_name("box");
@@ -112,7 +115,7 @@ int too_many_clients_errors(ConnectionMode mode, int& ok) {
                                      .pool_size = 8,
                                      .acquire_timeout = std::chrono::seconds{30},
                                      .mode = mode});
-  EXPECT_TRUE(wh) << wh.error().message;
+  EXPECT_THAT(wh, IsOk());
   std::atomic<int> too_many{0};
   std::atomic<int> succeeded{0};
   run_together(64, [&](int) {

@@ -8,7 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include "backends.hpp"
+#include "rebound/testing/matchers.hpp"
 #include "rebound/warehouse/batch_writer.hpp"
+
+using rebound::testing::IsOk;
 
 namespace rebound::warehouse::test {
 namespace {
@@ -22,7 +25,7 @@ class WarehouseContract : public ::testing::Test {
 
   std::int64_t count(const std::string& table) {
     auto r = wh_->query("SELECT count(*) FROM " + quote_identifier(table));
-    EXPECT_TRUE(r) << r.error().message;
+    EXPECT_THAT(r, IsOk());
     return r ? std::get<std::int64_t>(r->rows.at(0).at(0)) : -1;
   }
   void make_table(const std::string& table) {
@@ -32,14 +35,14 @@ class WarehouseContract : public ::testing::Test {
                          {.name = "ok", .type = ColumnType::boolean}}};
     auto st = wh_->create_table(TableName{.schema = {}, .name = table}, schema,
                                 std::vector<std::string>{"id"});
-    ASSERT_TRUE(st) << st.error().message;
+    ASSERT_THAT(st, IsOk());
   }
   BatchWriter writer(const std::string& table, bool create = true) {
     auto w = BatchWriter::make(wh_, {.table = table,
                                      .keys = {"id"},
                                      .create_table = create,
                                      .policy = default_write_policy(0.001)});
-    EXPECT_TRUE(w) << w.error().message;
+    EXPECT_THAT(w, IsOk());
     return std::move(*w);
   }
 
@@ -63,10 +66,10 @@ TYPED_TEST(WarehouseContract, BindsValuesAsParametersNeverAsSql) {
   const Value args[] = {std::int64_t{1}, evil};
   auto n = this->wh_->execute("INSERT INTO " + quote_identifier(t) + " (id, name) VALUES ($1, $2)",
                               args);
-  ASSERT_TRUE(n) << n.error().message;
+  ASSERT_THAT(n, IsOk());
   EXPECT_EQ(*n, 1);
   auto r = this->wh_->query("SELECT name FROM " + quote_identifier(t));
-  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_THAT(r, IsOk());
   ASSERT_EQ(r->rows.size(), 1u);
   EXPECT_EQ(std::get<std::string>(r->rows[0][0]), evil);
 }
@@ -79,7 +82,7 @@ TYPED_TEST(WarehouseContract, BindsPlaceholdersByNumberInAnyOrder) {
       "INSERT INTO " + quote_identifier(t) + " (name, id) VALUES ($2, $1)", args));
   const Value key[] = {std::int64_t{7}};
   auto r = this->wh_->query("SELECT name FROM " + quote_identifier(t) + " WHERE id = $1", key);
-  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_THAT(r, IsOk());
   ASSERT_EQ(r->rows.size(), 1u);
   EXPECT_EQ(std::get<std::string>(r->rows[0][0]), "seven");
 }
@@ -95,7 +98,7 @@ TYPED_TEST(WarehouseContract, RoundTripsEveryValueType) {
   ASSERT_TRUE(this->wh_->execute(sql, b));
   auto r =
       this->wh_->query("SELECT id, name, score, ok FROM " + quote_identifier(t) + " ORDER BY id");
-  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_THAT(r, IsOk());
   ASSERT_EQ(r->rows.size(), 2u);
   EXPECT_EQ(r->columns, (std::vector<std::string>{"id", "name", "score", "ok"}));
   EXPECT_EQ(r->rows[0], (Row{std::int64_t{-9007199254740993}, std::string("héllo"), 0.1, true}));
@@ -117,7 +120,7 @@ TYPED_TEST(WarehouseContract, TransactionCommitsWhenTheCallbackSucceeds) {
     if (auto r = s.execute(sql, two); !r) return fail(r.error());
     return {};
   });
-  ASSERT_TRUE(st) << st.error().message;
+  ASSERT_THAT(st, IsOk());
   EXPECT_EQ(this->count(t), 2);
 }
 
@@ -174,10 +177,10 @@ TYPED_TEST(WarehouseContract, LoadKeepsTabsNewlinesBackslashesAndQuotesExact) {
   }
   rows.rows.push_back({std::int64_t{100}, Null{}, Null{}, Null{}});
   auto st = this->wh_->load(TableName{.schema = {}, .name = t}, rows);
-  ASSERT_TRUE(st) << st.error().message;
+  ASSERT_THAT(st, IsOk());
   auto r =
       this->wh_->query("SELECT id, name, score, ok FROM " + quote_identifier(t) + " ORDER BY id");
-  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_THAT(r, IsOk());
   ASSERT_EQ(r->rows.size(), rows.rows.size());
   for (std::size_t i = 0; i < rows.rows.size(); ++i) EXPECT_EQ(r->rows[i], rows.rows[i]) << i;
 }
@@ -186,11 +189,11 @@ TYPED_TEST(WarehouseContract, DescribeReportsColumnsOrNothing) {
   const std::string t = TypeParam::table("describe");
   this->make_table(t);
   auto d = this->wh_->describe(TableName{.schema = {}, .name = t});
-  ASSERT_TRUE(d) << d.error().message;
+  ASSERT_THAT(d, IsOk());
   ASSERT_TRUE(d->has_value());
   EXPECT_EQ((*d)->describe(), "id integer not null, name text, score real, ok boolean");
   auto missing = this->wh_->describe(TableName{.schema = {}, .name = t + "_missing"});
-  ASSERT_TRUE(missing) << missing.error().message;
+  ASSERT_THAT(missing, IsOk());
   EXPECT_FALSE(missing->has_value());
 }
 
@@ -205,7 +208,7 @@ TYPED_TEST(WarehouseContract, RefusesASecondStatementInOneCall) {
 
 TYPED_TEST(WarehouseContract, TrailingCommentsAndSemicolonsAreOneStatement) {
   auto r = this->wh_->query("SELECT 1 AS one; -- the answer\n");
-  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->rows.at(0).at(0), Value{std::int64_t{1}});
 }
 
@@ -222,17 +225,17 @@ TYPED_TEST(WarehouseContract, BatchWriterCreatesTheTargetAndMergesOnKeys) {
   std::vector<json> first = {{{"id", 1}, {"name", "a"}, {"score", 1.5}},
                              {{"id", 2}, {"name", "b"}, {"score", 2}}};
   auto out = w.write(first);
-  ASSERT_TRUE(out) << out.status.error().message;
+  ASSERT_THAT(out, IsOk());
   EXPECT_EQ(out.report.rows_read, 2u);
   EXPECT_EQ(out.report.rows_merged, 2);
   EXPECT_EQ(out.report.retry.attempts, 1);
   std::vector<json> second = {{{"id", 2}, {"name", "B"}, {"score", 20}},
                               {{"id", 3}, {"name", "c"}, {"score", 3}}};
   out = w.write(second);
-  ASSERT_TRUE(out) << out.status.error().message;
+  ASSERT_THAT(out, IsOk());
   EXPECT_EQ(out.report.rows_merged, 2);
   auto r = this->wh_->query("SELECT id, name, score FROM " + quote_identifier(t) + " ORDER BY id");
-  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_THAT(r, IsOk());
   ASSERT_EQ(r->rows.size(), 3u);
   EXPECT_EQ(r->rows[1], (Row{std::int64_t{2}, std::string("B"), 20.0}));
 }
@@ -254,7 +257,7 @@ TYPED_TEST(WarehouseContract, DuplicateKeysInOneBatchLastRowWins) {
                             {{"id", 2}, {"name", "other"}},
                             {{"id", 1}, {"name", "last"}}};
   auto out = w.write(rows);
-  ASSERT_TRUE(out) << out.status.error().message;
+  ASSERT_THAT(out, IsOk());
   EXPECT_EQ(out.report.duplicates, 1u);
   EXPECT_EQ(out.report.rows_merged, 2);
   auto r = this->wh_->query("SELECT name FROM " + quote_identifier(t) + " WHERE id = 1");
@@ -290,7 +293,7 @@ TYPED_TEST(WarehouseContract, FailedAttemptLeavesTargetUntouchedAndNoStagingTabl
           ? "SELECT count(*) FROM temp.sqlite_master WHERE name LIKE 'rebound_stage%'"
           : "SELECT count(*) FROM pg_class WHERE relname LIKE 'rebound_stage%'";
   auto staged = this->wh_->query(staging_sql);
-  ASSERT_TRUE(staged) << staged.error().message;
+  ASSERT_THAT(staged, IsOk());
   EXPECT_EQ(std::get<std::int64_t>(staged->rows.at(0).at(0)), 0);
 }
 
@@ -334,7 +337,7 @@ TYPED_TEST(WarehouseContract, IntegersWidenIntoRealColumns) {
   this->make_table(t);
   auto w = this->writer(t, false);
   auto out = w.write(std::vector<json>{{{"id", 1}, {"score", 3}}});
-  ASSERT_TRUE(out) << out.status.error().message;
+  ASSERT_THAT(out, IsOk());
   auto r = this->wh_->query("SELECT score FROM " + quote_identifier(t));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->rows.at(0).at(0), Value{3.0});

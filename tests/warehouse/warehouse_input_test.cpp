@@ -5,8 +5,12 @@
 #include <nlohmann/json.hpp>
 
 #include "backends.hpp"
+#include "rebound/testing/matchers.hpp"
 #include "rebound/warehouse/batch_writer.hpp"
 #include "rebound/warehouse/ndjson.hpp"
+
+using rebound::testing::HasErrorClass;
+using rebound::testing::IsOk;
 
 namespace rebound::warehouse::test {
 namespace {
@@ -67,7 +71,7 @@ TEST(JsonRows, InfersTypesAndNullability) {
   std::vector<json> rows = {{{"id", 1}, {"x", 1}, {"ok", true}, {"s", "a"}},
                             {{"id", 2}, {"x", 2.5}, {"ok", nullptr}}};
   auto set = rows_from_json(rows);
-  ASSERT_TRUE(set) << set.error().message;
+  ASSERT_THAT(set, IsOk());
   // Columns in key order (nlohmann::json keeps object keys sorted).
   EXPECT_EQ(set->schema.describe(), "id integer not null, ok boolean, s text, x real not null");
   EXPECT_EQ(set->rows[0], (Row{std::int64_t{1}, true, std::string("a"), 1.0}));
@@ -108,7 +112,7 @@ TEST(JsonRows, RefusesMixedTypesNestedValuesAndHugeValuesNamingTheLine) {
 
 TEST(Ndjson, CountsEveryLineSkipsBlanksAndStripsCarriageReturns) {
   auto in = parse_ndjson("{\"a\": 1}\r\n\n   \n{\"a\": 2}\n");
-  ASSERT_TRUE(in) << in.error().message;
+  ASSERT_THAT(in, IsOk());
   ASSERT_EQ(in->objects.size(), 2u);
   EXPECT_EQ(in->lines, (std::vector<std::size_t>{1, 4}));
   EXPECT_EQ(in->objects[1]["a"], 2);
@@ -133,7 +137,7 @@ TEST(Ndjson, ReportsTheFirstMalformedLineEvenWhenParsedOnManyThreads) {
   }
   auto ok =
       parse_ndjson(std::string_view(text).substr(0, text.find("{\"a\": tru}")), {.threads = 4});
-  ASSERT_TRUE(ok) << ok.error().message;
+  ASSERT_THAT(ok, IsOk());
   EXPECT_EQ(ok->objects.size(), 12344u);
   EXPECT_EQ(ok->lines.back(), 12344u);
   EXPECT_EQ(ok->objects.back()["a"], 12344);
@@ -145,7 +149,7 @@ class BadInputSqlite : public ::testing::Test {
   void SetUp() override { wh_ = backend_.open(); }
   std::int64_t tables() {
     auto r = wh_->query("SELECT count(*) FROM sqlite_master");
-    EXPECT_TRUE(r) << r.error().message;
+    EXPECT_THAT(r, IsOk());
     return r ? std::get<std::int64_t>(r->rows.at(0).at(0)) : -1;
   }
   SqliteBackend backend_;
@@ -187,7 +191,7 @@ TEST_F(BadInputSqlite, HugeBatchOfValidRowsStillLandsExactly) {
   const std::string big(64 * 1024, 'z');
   for (int i = 0; i < 64; ++i) rows.push_back({{"id", i}, {"blob", big}});
   auto out = w->write(rows);
-  ASSERT_TRUE(out) << out.status.error().message;
+  ASSERT_THAT(out, IsOk());
   auto r = wh_->query("SELECT count(*), sum(length(blob)) FROM box");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->rows[0][0], Value{std::int64_t{64}});
@@ -195,16 +199,16 @@ TEST_F(BadInputSqlite, HugeBatchOfValidRowsStillLandsExactly) {
 }
 
 TEST(OpenWarehouse, PicksTheBackEndFromTheUrl) {
-  TempDir dir;
+  TempDir dir = temp_dir();
   const std::string path = (dir.path() / "a.db").string();
   auto plain = open_warehouse(path);
-  ASSERT_TRUE(plain) << plain.error().message;
+  ASSERT_THAT(plain, IsOk());
   EXPECT_EQ((*plain)->backend(), "sqlite");
   auto scheme = open_warehouse("sqlite://" + path);
-  ASSERT_TRUE(scheme) << scheme.error().message;
+  ASSERT_THAT(scheme, IsOk());
   EXPECT_EQ((*scheme)->backend(), "sqlite");
   auto pg = open_warehouse("postgres://u@127.0.0.1:1/db");
-  ASSERT_TRUE(pg) << pg.error().message;  // lazy: no connection yet
+  ASSERT_THAT(pg, IsOk());  // lazy: no connection yet
   EXPECT_EQ((*pg)->backend(), "postgresql");
 }
 
@@ -222,10 +226,10 @@ TEST(OpenWarehouse, UnknownSchemeIsNamedAndThePasswordNeverShown) {
 TEST(OpenWarehouse, ConnectionErrorsAreTransientAndRedacted) {
   // Port 1 on loopback: nothing listens, the connection is refused.
   auto wh = open_warehouse("postgresql://admin:hunter2@127.0.0.1:1/stats?password=hunter2");
-  ASSERT_TRUE(wh) << wh.error().message;
+  ASSERT_THAT(wh, IsOk());
   auto r = (*wh)->execute("SELECT 1");
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().error_class, ErrorClass::transient) << r.error().describe();
+  EXPECT_THAT(r, HasErrorClass(ErrorClass::transient));
   EXPECT_EQ(r.error().source, "postgresql");
   EXPECT_FALSE(contains(r.error().message, "hunter2")) << r.error().message;
   EXPECT_TRUE(contains((*wh)->display_url(), "admin:***@127.0.0.1:1/stats?password=***"))

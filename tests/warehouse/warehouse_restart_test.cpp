@@ -6,7 +6,10 @@
 #include <condition_variable>
 
 #include "backends.hpp"
+#include "rebound/testing/matchers.hpp"
 #include "workload.hpp"
+
+using rebound::testing::IsOk;
 
 namespace rebound::warehouse::test {
 namespace {
@@ -14,7 +17,7 @@ namespace {
 TEST(WarehouseRestart, PoolHealsAfterServerRestartMidRun) {
   testing::PostgresServer& pg = postgres();
   auto wh = make_postgres_warehouse({.url = pg.url(), .pool_size = 8});
-  ASSERT_TRUE(wh) << wh.error().message;
+  ASSERT_THAT(wh, IsOk());
   const std::string table = unique_name("restart");
   ASSERT_TRUE(
       (*wh)->create_table(TableName{.schema = {}, .name = table},
@@ -24,7 +27,7 @@ TEST(WarehouseRestart, PoolHealsAfterServerRestartMidRun) {
                           std::vector<std::string>{"k"}));
   auto writer =
       BatchWriter::make(*wh, {.table = table, .keys = {"k"}, .policy = contention_policy()});
-  ASSERT_TRUE(writer) << writer.error().message;
+  ASSERT_THAT(writer, IsOk());
 
   const Workload w{.threads = 16, .batches = 0, .rows = 20, .key_space = 200};
   constexpr int kAfterRestart = 3;  // batches each writer still writes once the server is back
@@ -40,7 +43,7 @@ TEST(WarehouseRestart, PoolHealsAfterServerRestartMidRun) {
     progress.wait(lock, [&] { return completed >= w.threads; });  // writers are mid-run
     lock.unlock();
     auto st = pg.restart();
-    EXPECT_TRUE(st) << st.error().message;
+    EXPECT_THAT(st, IsOk());
     lock.lock();
     restarted = true;
   });

@@ -16,7 +16,10 @@
 #include <set>
 #include <thread>
 
+#include "rebound/testing/matchers.hpp"
 #include "rebound/warehouse/batch_writer.hpp"
+
+using rebound::testing::IsOk;
 
 namespace rebound::warehouse::test {
 
@@ -114,7 +117,7 @@ inline void run_together(int threads, const std::function<void(int)>& body) {
 // Every expected key exactly once, with the value all writers agree on.
 inline void expect_exact(Warehouse& wh, const std::string& table, const std::set<int>& keys) {
   auto r = wh.query("SELECT k, payload, score FROM " + quote_identifier(table) + " ORDER BY k");
-  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_THAT(r, IsOk());
   ASSERT_EQ(r->rows.size(), keys.size());
   auto it = keys.begin();
   for (const Row& row : r->rows) {

@@ -35,7 +35,7 @@ struct LockedSqlite {
 const std::vector<json> kRows = {{{"id", 1}, {"v", "a"}}, {{"id", 2}, {"v", "b"}}};
 
 TEST(WriterOverload, ALockedWarehouseTripsItsBreakerAndWritersStopTrying) {
-  test::TempDir dir;
+  TempDir dir = test::temp_dir();
   const std::string path = (dir.path() / "box.db").string();
   auto wh = open_warehouse(path).value();
   FakeClock clock;
@@ -74,7 +74,7 @@ TEST(WriterOverload, ALockedWarehouseTripsItsBreakerAndWritersStopTrying) {
 }
 
 TEST(WriterOverload, AStopTokenCancelsAWriteBetweenAttempts) {
-  test::TempDir dir;
+  TempDir dir = test::temp_dir();
   const std::string path = (dir.path() / "box.db").string();
   auto wh = open_warehouse(path).value();
   FakeClock clock;

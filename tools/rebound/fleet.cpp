@@ -1,31 +1,21 @@
 // `rebound fleet` — the main job: a fleet of concurrent processors, the naive
-// way vs the rebound way, and the success table. See fleet_run.hpp for what a
-// processor does and README.md ("rebound fleet") for how to read the table.
+// way vs the rebound way, and the success table. The job itself is
+// rebound::fleet::compare() (include/rebound/fleet/compare.hpp); this file
+// parses the flags, calls it and prints. README.md ("rebound fleet") says how
+// to read the table.
 #include <fmt/format.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <mutex>
-
-#include "rebound/core/redact.hpp"
-#include "rebound/fleet/bigquery.hpp"
-#include "rebound/warehouse/open.hpp"
 
 #include "cli_output.hpp"
 #include "commands.hpp"
-#include "rebound/fleet/fetch.hpp"
-#include "rebound/fleet/report.hpp"
-#include "rebound/fleet/run.hpp"
-#include "rebound/fleet/source.hpp"
+#include "progress.hpp"
+#include "rebound/core/redact.hpp"
+#include "rebound/fleet/compare.hpp"
 
 namespace rebound::cli {
 namespace {
-
-using namespace rebound::fleet;  // NOLINT: this file is the fleet's front end
 
 struct FleetArgs {
   int processors = 32;
@@ -35,7 +25,7 @@ struct FleetArgs {
   std::uint64_t seed = 42;
   std::string warehouse;
   std::string source;
-  FaultRates faults;
+  fleet::FaultRates faults;
   double latency_ms = 2.0;
   // The built-in source's outage (the trigger): from this far into each run,
   // for this long; 0 length turns it off.
@@ -47,48 +37,6 @@ struct FleetArgs {
   bool quiet = false;
   std::string plot;
   std::string metrics;
-};
-
-// A temp folder for the embedded SQLite warehouse, removed on scope exit.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "rebound-fleet-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// "[rebound] ██████████░░░░░░░░░░ 96/192" on a terminal; nothing otherwise.
-class ProgressBar {
- public:
-  ProgressBar(bool enabled, std::string label) : enabled_(enabled), label_(std::move(label)) {}
-  void update(std::uint64_t done, std::uint64_t total) {
-    if (!enabled_ || total == 0) return;
-    std::lock_guard lock(mu_);
-    const auto filled = static_cast<std::size_t>(done * 30 / total);
-    std::string bar;
-    for (std::size_t i = 0; i < 30; ++i) bar += i < filled ? "█" : "░";
-    std::cerr << fmt::format("\r[{:<7}] {} {}/{}", label_, bar, done, total) << std::flush;
-  }
-  void finish() {
-    if (enabled_) std::cerr << "\r\033[K" << std::flush;
-  }
-
- private:
-  bool enabled_;
-  std::string label_;
-  std::mutex mu_;
 };
 
 std::string validate(const FleetArgs& a) {
@@ -135,164 +83,122 @@ std::string validate(const FleetArgs& a) {
   return {};
 }
 
-int run_fleet_command(const FleetArgs& args) {
-  if (std::string problem = validate(args); !problem.empty()) {
-    std::cerr << "rebound fleet: " << problem << "\n";
-    return kUsage;
-  }
-  Workload workload{.seed = args.seed,
-                    .processors = args.processors,
-                    .batches = args.batches,
-                    .rows = args.rows,
-                    .key_space = args.keys > 0
-                                     ? args.keys
-                                     : std::max<std::int64_t>(1, std::int64_t{args.processors} *
-                                                                     args.batches * args.rows / 3)};
+fleet::CompareOptions compare_options(const FleetArgs& args) {
+  const std::int64_t all_rows = std::int64_t{args.processors} * args.batches * args.rows;
+  fleet::FaultRates faults = args.faults;
+  faults.latency = std::chrono::microseconds{static_cast<std::int64_t>(args.latency_ms * 1000)};
+  faults.trigger_after = std::chrono::milliseconds{args.trigger_after_ms};
+  faults.trigger_for = std::chrono::milliseconds{args.trigger_ms};
+  return {.workload = {.seed = args.seed,
+                       .processors = args.processors,
+                       .batches = args.batches,
+                       .rows = args.rows,
+                       .key_space =
+                           args.keys > 0 ? args.keys : std::max<std::int64_t>(1, all_rows / 3)},
+          .warehouse_url = args.warehouse,
+          .source_url = args.source,
+          .faults = faults,
+          .scale = args.scale,
+          .pool_size = args.pool_size};
+}
 
-  TempDir temp;
-  Config config{.workload = workload, .scale = args.scale, .pool_size = args.pool_size};
-  config.warehouse_url = args.warehouse;
-  fleet::LocalBigQuery bigquery;  // lives as long as both runs
-  if (config.warehouse_url == "bigquery-emulator") {
-    auto started = fleet::start_bigquery_emulator();
-    if (!started) {
-      std::cerr << "rebound fleet: cannot start the BigQuery emulator: " << started.error().message
-                << "\n";
+int exit_code_for(const fleet::CompareFailure& f) {
+  switch (f.stage) {
+    case fleet::CompareStage::temp_folder:
+    case fleet::CompareStage::bigquery:
+    case fleet::CompareStage::source:
       return kFailure;
-    }
-    bigquery = std::move(*started);
-    config.warehouse_url = bigquery.url;
-  }
-  if (config.warehouse_url.empty()) {
-    if (temp.path().empty()) {
-      std::cerr << "rebound fleet: cannot create a temporary folder for the SQLite warehouse\n";
-      return kFailure;
-    }
-    config.warehouse_url = temp.path() + "/fleet.db";
-  }
-
-  std::unique_ptr<Source> source;
-  if (args.source.empty()) {
-    FaultRates faults = args.faults;
-    faults.latency = std::chrono::microseconds{static_cast<std::int64_t>(args.latency_ms * 1000)};
-    faults.trigger_after = std::chrono::milliseconds{args.trigger_after_ms};
-    faults.trigger_for = std::chrono::milliseconds{args.trigger_ms};
-    config.trigger_after = faults.trigger_after;
-    config.trigger_for = faults.trigger_for;
-    auto started = Source::start(workload, faults);
-    if (!started) {
-      std::cerr << "rebound fleet: cannot start the built-in source: " << started.error().message
-                << "\n";
-      return kFailure;
-    }
-    source = std::move(*started);
-    config.source_url = source->url();
-  } else {
-    config.source_url = args.source;
-    while (!config.source_url.empty() && config.source_url.back() == '/')
-      config.source_url.pop_back();
-    config.builtin_source = false;
-    if (auto reachable = probe_source(config.source_url); !reachable) {
-      std::cerr << "rebound fleet: " << reachable.error().message << "\n";
+    case fleet::CompareStage::source_probe:
       return kBackendError;
-    }
-  }
-
-  metrics::Registry registry;
-  config.registry = &registry;
-  const bool show_progress = !args.quiet && !args.json && ::isatty(STDERR_FILENO) == 1;
-
-  RunStats runs[2];
-  int run_error = kOk;
-  const Mode modes[2] = {Mode::naive, Mode::rebound};
-  for (int i = 0; i < 2; ++i) {
-    ProgressBar bar(show_progress, i == 0 ? "naive" : "rebound");
-    if (source) source->mark_run_start();  // both runs meet the outage at the same point
-    auto result = fleet::run(config, modes[i], [&](std::uint64_t done, std::uint64_t total) {
-      bar.update(done, total);
-    });
-    bar.finish();
-    if (!result) {
-      // The report is printed anyway (a run that could not finish shows as
-      // failed in the table and JSON); the exit code says why.
-      const Error& e = result.error();
-      std::cerr << "rebound fleet: " << (i == 0 ? "naive" : "rebound")
-                << " run failed: " << e.message << "\n";
-      runs[i].mode = i == 0 ? "naive" : "rebound";
-      runs[i].sample_errors.push_back(e.describe());
+    case fleet::CompareStage::naive_run:
+    case fleet::CompareStage::rebound_run:
       // Same mapping as load: a problem rebound found itself is a usage
       // error; anything the back end said (a wrong password too) is exit 4.
-      // The naive run failing is what the naive way does; only the
-      // rebound run's failure decides the code.
-      if (i == 1) {
-        run_error = e.source == "rebound" && e.error_class == ErrorClass::permanent ? kUsage
-                                                                                    : kBackendError;
-      }
-      continue;
-    }
-    runs[i] = std::move(*result);
+      return f.error.source == "rebound" && f.error.error_class == ErrorClass::permanent
+                 ? kUsage
+                 : kBackendError;
   }
+  return kFailure;
+}
 
-  const auto rows = success_rows(runs[0], runs[1]);
-  const bool pass = all_pass(rows);
-  if (args.json) {
-    nlohmann::json doc = {{"config",
-                           {{"processors", args.processors},
-                            {"batches", args.batches},
-                            {"rows_per_batch", args.rows},
-                            {"key_space", workload.key_space},
-                            {"seed", args.seed},
-                            {"warehouse", redact_url(config.warehouse_url)},
-                            {"source", source ? "built-in" : redact_url(config.source_url)},
-                            {"scale", args.scale},
-                            {"latency_ms", args.latency_ms},
-                            {"trigger_after_ms", source ? args.trigger_after_ms : 0},
-                            {"trigger_ms", source ? args.trigger_ms : 0}}},
-                          {"naive", to_json(runs[0])},
-                          {"rebound", to_json(runs[1])},
-                          {"table", to_json(rows)},
-                          {"pass", pass}};
-    std::cout << json_text(doc, 2) << "\n";
-  } else {
-    std::cout << fmt::format(
-        "rebound fleet: {} processors x {} batches x {} rows over {} keys; warehouse {}; source "
-        "{}\n"
-        "retry delays scaled x{} (the reference presets' 1 s is {} ms here); simulated network round trip {} "
-        "ms{}\n\n",
-        args.processors, args.batches, args.rows, workload.key_space,
-        redact_url(config.warehouse_url),
-        source ? "built-in (faults injected)" : redact_url(config.source_url),
-        args.scale, 1000 * args.scale, args.latency_ms,
-        source && args.trigger_ms > 0
-            ? fmt::format("; trigger: the source answers 503 from {} ms for {} ms of each run",
-                          args.trigger_after_ms, args.trigger_ms)
-            : std::string());
-    print_table(std::cout, rows);
-    std::cout << "\n"
-              << (pass ? "PASS: the rebound way meets every target\n"
+void print_text(const FleetArgs& args, const fleet::Comparison& c) {
+  const fleet::Workload& w = c.options.workload;
+  std::cout << fmt::format(
+      "rebound fleet: {} processors x {} batches x {} rows over {} keys; warehouse {}; source "
+      "{}\n"
+      "retry delays scaled x{} (the reference presets' 1 s is {} ms here); simulated network "
+      "round trip {} ms{}\n\n",
+      w.processors, w.batches, w.rows, w.key_space, redact_url(c.options.warehouse_url),
+      c.builtin_source ? "built-in (faults injected)" : redact_url(c.options.source_url),
+      args.scale, 1000 * args.scale, args.latency_ms,
+      c.builtin_source && args.trigger_ms > 0
+          ? fmt::format("; trigger: the source answers 503 from {} ms for {} ms of each run",
+                        args.trigger_after_ms, args.trigger_ms)
+          : std::string());
+  print_table(std::cout, c.rows);
+  std::cout << "\n"
+            << (c.pass ? "PASS: the rebound way meets every target\n"
                        : "FAIL: the rebound way missed a target\n");
-    for (const RunStats& r : runs) {
-      for (const std::string& e : r.sample_errors)
-        std::cout << "  " << r.mode << " error: " << e << "\n";
-    }
+  for (const fleet::RunStats* r : {&c.naive, &c.rebound}) {
+    for (const std::string& e : r->sample_errors)
+      std::cout << "  " << r->mode << " error: " << e << "\n";
   }
+}
 
+// The --plot and --metrics files; false (after saying why) when one cannot be written.
+bool write_files(const FleetArgs& args, const fleet::Comparison& c,
+                 const metrics::Registry& registry) {
   if (!args.plot.empty()) {
     std::ofstream out(args.plot);
-    out << timeline_svg(runs[0], runs[1], args.processors);
+    out << timeline_svg(c.naive, c.rebound, args.processors);
     if (!out) {
       std::cerr << "rebound fleet: cannot write the plot to " << args.plot << "\n";
-      return kFailure;
+      return false;
     }
   }
   if (!args.metrics.empty()) {
     if (auto written = registry.write_prometheus(args.metrics); !written) {
       std::cerr << "rebound fleet: " << written.error().message << "\n";
-      return kFailure;
+      return false;
     }
   }
+  return true;
+}
+
+int run_fleet_command(const FleetArgs& args) {
+  if (std::string problem = validate(args); !problem.empty()) {
+    std::cerr << "rebound fleet: " << problem << "\n";
+    return kUsage;
+  }
+  metrics::Registry registry;
+  fleet::CompareOptions options = compare_options(args);
+  options.registry = &registry;
+  ProgressBar bar(!args.quiet && !args.json);
+  auto done = fleet::compare(std::move(options),
+                             [&](fleet::Mode mode, std::uint64_t n, std::uint64_t total) {
+                               bar.show(fleet::to_string(mode), n, total);
+                             });
+  bar.clear();
+  if (!done) {
+    std::cerr << "rebound fleet: " << done.error().error.message << "\n";
+    return exit_code_for(done.error());
+  }
+  // A run that could not finish is in the report anyway (failed in the table
+  // and JSON); the exit code says why. The naive run failing is what the
+  // naive way does; only the rebound run's failure decides the code.
+  int run_error = kOk;
+  for (const fleet::CompareFailure& f : done->run_failures) {
+    std::cerr << "rebound fleet: " << f.error.message << "\n";
+    if (f.stage == fleet::CompareStage::rebound_run) run_error = exit_code_for(f);
+  }
+  if (args.json) {
+    std::cout << json_text(fleet::to_json(*done), 2) << "\n";
+  } else {
+    print_text(args, *done);
+  }
+  if (!write_files(args, *done, registry)) return kFailure;
   if (run_error != kOk) return run_error;
-  return pass ? kOk : kFailure;
+  return done->pass ? kOk : kFailure;
 }
 
 }  // namespace

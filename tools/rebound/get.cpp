@@ -9,6 +9,7 @@
 // latency percentiles, requests/s and the connection reuse rate. URLs and
 // headers are redacted before they are printed. Exit code 0 when every
 // request got a 2xx/3xx, 1 otherwise, 2 for a bad command line.
+#include <fmt/format.h>
 #include <sys/resource.h>
 #include <CLI/CLI.hpp>
 
@@ -16,12 +17,12 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,6 +33,7 @@
 #include "rebound/http/async_client.hpp"
 #include "rebound/http/client.hpp"
 #include "rebound/http/header_line.hpp"
+#include "rebound/metrics/summary.hpp"
 
 namespace rebound::cli {
 namespace {
@@ -56,6 +58,11 @@ constexpr int kDescriptorsPerRun = 64;
 // and the server, not the client; one thread per request stops at 1024.
 constexpr int kMaxConcurrency = 10000;
 constexpr int kMaxBlockingConcurrency = 1024;
+// Memory bound for the bodies in flight: every response is buffered whole,
+// so the per-response cap is the total divided by the requests in flight
+// (never more than the client's 64 MiB default). 16 threads x 64 MiB reached
+// 1.4 GB before.
+constexpr std::size_t kTotalResponseBytes = std::size_t{512} << 20;
 
 struct UrlTally {
   std::uint64_t requests = 0;
@@ -83,24 +90,6 @@ struct UrlTally {
 
 double ms(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0.0;
-  const auto rank = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
-  return sorted[std::min(rank, sorted.size() - 1)];
-}
-
-std::string fixed(double v, int digits = 2) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
-// Memory bound for the bodies in flight: every response is buffered whole,
-// so the per-response cap is the total divided by the requests in flight
-// (never more than the client's 64 MiB default). 16 threads x 64 MiB reached
-// 1.4 GB before.
-constexpr std::size_t kTotalResponseBytes = std::size_t{512} << 20;
-
 std::size_t per_response_cap(int concurrency) {
   return std::min<std::size_t>(std::size_t{64} << 20,
                                kTotalResponseBytes / static_cast<std::size_t>(concurrency));
@@ -115,6 +104,86 @@ bool is_http_url(std::string_view url) {
     return true;
   };
   return starts("http://") || starts("https://");
+}
+
+// Raises the soft descriptor limit to fit `needed` (up to the hard limit).
+bool ensure_descriptors(int needed) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return true;
+  if (limit.rlim_cur >= static_cast<rlim_t>(needed)) return true;
+  if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < static_cast<rlim_t>(needed)) {
+    std::cerr << "rebound get: --concurrency " << needed - kDescriptorsPerRun << " needs " << needed
+              << " open files but the hard limit (ulimit -Hn) is " << limit.rlim_max
+              << "; lower --concurrency or raise the limit\n";
+    return false;
+  }
+  limit.rlim_cur = static_cast<rlim_t>(needed);
+  return setrlimit(RLIMIT_NOFILE, &limit) == 0;
+}
+
+// The command line first, before any request: a bad header, URL or
+// combination is a usage error (exit 2) naming the option, and never echoes
+// a secret. An empty optional (after saying why) for a bad one.
+std::optional<Headers> check_args(const GetArgs& args) {
+  Headers headers;
+  for (const std::string& line : args.headers) {
+    auto header = http::parse_header_option(line);
+    if (!header) {
+      std::cerr << "rebound get: --header: " << header.error().message << "\n";
+      return std::nullopt;
+    }
+    headers.push_back(std::move(*header));
+  }
+  for (const std::string& url : args.urls) {
+    if (!is_http_url(url)) {
+      std::cerr << "rebound get: " << redact_url(url) << " is not an http:// or https:// URL\n";
+      return std::nullopt;
+    }
+  }
+  if (args.blocking && args.concurrency > kMaxBlockingConcurrency) {
+    std::cerr << "rebound get: --blocking runs one thread per request in flight; --concurrency "
+              << args.concurrency << " is over its limit of " << kMaxBlockingConcurrency << "\n";
+    return std::nullopt;
+  }
+  if (args.blocking && args.hedge_ms > 0) {
+    std::cerr << "rebound get: --hedge-ms needs the async engine; drop --blocking\n";
+    return std::nullopt;
+  }
+  if (!ensure_descriptors(args.concurrency + kDescriptorsPerRun)) return std::nullopt;
+  return headers;
+}
+
+http::ClientOptions client_options(const GetArgs& args) {
+  const auto timeout =
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(args.timeout_seconds));
+  return {.connect_timeout = std::min<Duration>(timeout, std::chrono::seconds{10}),
+          .total_timeout = timeout,
+          .max_connections = static_cast<std::size_t>(args.concurrency),
+          .max_per_host = static_cast<std::size_t>(args.concurrency),
+          .max_response_bytes = per_response_cap(args.concurrency),
+          .tls = {.ca_file = args.cacert, .insecure_skip_verify = args.insecure}};
+}
+
+struct GetRun {
+  std::vector<UrlTally> per_url;
+  std::vector<double> latencies_ms;  // every request, sorted
+  std::uint64_t requests = 0;
+  std::uint64_t ok = 0;
+  double elapsed_s = 0;
+  http::ClientStats stats;
+  http::HedgeStats hedges;
+};
+
+// What the workers measured: per worker, per URL; merged by finish().
+struct Tallies {
+  std::vector<std::vector<UrlTally>> per_worker;
+  std::vector<std::vector<double>> latencies;  // per worker
+};
+
+Tallies tallies_for(const GetArgs& args, std::size_t workers) {
+  return {.per_worker =
+              std::vector<std::vector<UrlTally>>(workers, std::vector<UrlTally>(args.urls.size())),
+          .latencies = std::vector<std::vector<double>>(workers)};
 }
 
 // Counts one finished request into its URL's tally.
@@ -135,24 +204,12 @@ void record(UrlTally& tally, std::vector<double>& latencies, const Result<http::
   ++tally.timed;
 }
 
-// What one run measured, however it was driven.
-struct RunResult {
-  std::vector<std::vector<UrlTally>> tallies;  // per worker, per URL
-  std::vector<std::vector<double>> latencies;  // per worker
-  http::ClientStats stats;
-  http::HedgeStats hedges;
-};
-
 // C threads, each sending one request at a time on the shared blocking client.
-RunResult run_blocking(const GetArgs& args, const http::Headers& headers, http::Client& client) {
-  const std::size_t per_url = static_cast<std::size_t>(args.count);
+Tallies run_blocking(const GetArgs& args, const Headers& headers, http::Client& client) {
+  const auto per_url = static_cast<std::size_t>(args.count);
   const std::size_t jobs = args.urls.size() * per_url;
   const auto workers = static_cast<std::size_t>(args.concurrency);
-  RunResult out{.tallies = std::vector<std::vector<UrlTally>>(
-                    workers, std::vector<UrlTally>(args.urls.size())),
-                .latencies = std::vector<std::vector<double>>(workers),
-                .stats = {},
-                .hedges = {}};
+  Tallies out = tallies_for(args, workers);
   std::atomic<std::size_t> next{0};
   std::vector<std::thread> threads;
   for (std::size_t t = 0; t < workers; ++t) {
@@ -161,24 +218,21 @@ RunResult run_blocking(const GetArgs& args, const http::Headers& headers, http::
         const std::size_t u = j / per_url;
         const auto t0 = std::chrono::steady_clock::now();
         auto r = client.send({.method = "GET", .url = args.urls[u], .headers = headers});
-        record(out.tallies[t][u], out.latencies[t], r, ms(std::chrono::steady_clock::now() - t0));
+        record(out.per_worker[t][u], out.latencies[t], r,
+               ms(std::chrono::steady_clock::now() - t0));
       }
     });
   }
   for (auto& th : threads) th.join();
-  out.stats = client.stats();
   return out;
 }
 
 // C requests in flight on the async client: each completion, on an event
 // thread, records its result and sends the next job.
-RunResult run_async(const GetArgs& args, const http::Headers& headers, http::AsyncClient& client) {
-  const std::size_t per_url = static_cast<std::size_t>(args.count);
+Tallies run_async(const GetArgs& args, const Headers& headers, http::AsyncClient& client) {
+  const auto per_url = static_cast<std::size_t>(args.count);
   const std::size_t jobs = args.urls.size() * per_url;
-  RunResult out{.tallies = {std::vector<UrlTally>(args.urls.size())},
-                .latencies = {std::vector<double>{}},
-                .stats = {},
-                .hedges = {}};
+  Tallies out = tallies_for(args, 1);
   out.latencies[0].reserve(jobs);
   std::mutex mu;
   std::condition_variable all_done;
@@ -197,196 +251,167 @@ RunResult run_async(const GetArgs& args, const http::Headers& headers, http::Asy
                         // thread may return and end everything captured here.
                         send_next();
                         std::lock_guard lock(mu);
-                        record(out.tallies[0][u], out.latencies[0], r, latency);
+                        record(out.per_worker[0][u], out.latencies[0], r, latency);
                         if (++finished == jobs) all_done.notify_one();
                       });
   };
   const std::size_t initial = std::min(jobs, static_cast<std::size_t>(args.concurrency));
   for (std::size_t i = 0; i < initial; ++i) send_next();
-  {
-    std::unique_lock lock(mu);
-    all_done.wait(lock, [&] { return finished == jobs; });
-  }
-  out.stats = client.stats();
-  out.hedges = client.hedge_stats();
+  std::unique_lock lock(mu);
+  all_done.wait(lock, [&] { return finished == jobs; });
   return out;
 }
 
-// Raises the soft descriptor limit to fit `needed` (up to the hard limit).
-bool ensure_descriptors(int needed) {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return true;
-  if (limit.rlim_cur >= static_cast<rlim_t>(needed)) return true;
-  if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < static_cast<rlim_t>(needed)) {
-    std::cerr << "rebound get: --concurrency " << needed - kDescriptorsPerRun << " needs " << needed
-              << " open files but the hard limit (ulimit -Hn) is " << limit.rlim_max
-              << "; lower --concurrency or raise the limit\n";
-    return false;
+// Merges the workers' tallies into one run.
+GetRun finish(const GetArgs& args, const Tallies& t, double elapsed_s) {
+  GetRun run{.per_url = std::vector<UrlTally>(args.urls.size()),
+             .requests = args.urls.size() * static_cast<std::size_t>(args.count),
+             .elapsed_s = elapsed_s};
+  for (std::size_t w = 0; w < t.per_worker.size(); ++w) {
+    for (std::size_t u = 0; u < run.per_url.size(); ++u) run.per_url[u].merge(t.per_worker[w][u]);
+    run.latencies_ms.insert(run.latencies_ms.end(), t.latencies[w].begin(), t.latencies[w].end());
   }
-  limit.rlim_cur = static_cast<rlim_t>(needed);
-  return setrlimit(RLIMIT_NOFILE, &limit) == 0;
+  std::sort(run.latencies_ms.begin(), run.latencies_ms.end());
+  for (const UrlTally& p : run.per_url) run.ok += p.ok;
+  return run;
+}
+
+// Runs every request on the engine args ask for; an error when the client
+// cannot be made (its options were refused).
+Result<GetRun> fetch_all(const GetArgs& args, const Headers& headers) {
+  const http::ClientOptions options = client_options(args);
+  const auto start = std::chrono::steady_clock::now();
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  if (args.blocking) {
+    auto made = http::Client::make(options);
+    if (!made) return fail(std::move(made.error()));
+    const Tallies t = run_blocking(args, headers, **made);
+    GetRun run = finish(args, t, seconds());
+    run.stats = (*made)->stats();
+    return run;
+  }
+  const auto hedge = std::chrono::duration_cast<Duration>(
+      std::chrono::duration<double, std::milli>(args.hedge_ms));
+  auto made = http::AsyncClient::make(
+      options, {.event_threads = static_cast<std::size_t>(args.event_threads),
+                .hedge = {.enabled = args.hedge_ms > 0, .delay = hedge}});
+  if (!made) return fail(std::move(made.error()));
+  const Tallies t = run_async(args, headers, **made);
+  GetRun run = finish(args, t, seconds());
+  run.stats = (*made)->stats();
+  run.hedges = (*made)->hedge_stats();
+  return run;
+}
+
+std::uint64_t retries_of(const http::ClientStats& stats) {
+  std::uint64_t retries = 0;
+  for (std::uint64_t r : stats.retries_by_class) retries += r;
+  return retries;
+}
+
+double rate(const GetRun& run) {
+  return run.elapsed_s > 0 ? static_cast<double>(run.requests) / run.elapsed_s : 0.0;
+}
+
+nlohmann::json url_json(const std::string& url, const UrlTally& p) {
+  nlohmann::json statuses = nlohmann::json::object();
+  for (const auto& [status, n] : p.statuses) statuses[std::to_string(status)] = n;
+  nlohmann::json errors = nlohmann::json::object();
+  for (const auto& [text, n] : p.errors) errors[text] = n;
+  return {{"url", redact_url(url)},
+          {"requests", p.requests},
+          {"ok", p.ok},
+          {"failed", p.requests - p.ok},
+          {"status_counts", statuses},
+          {"errors", errors},
+          {"mean_ms",
+           {{"connect", p.mean(p.connect_ms)},
+            {"tls", p.mean(p.tls_ms)},
+            {"first_byte", p.mean(p.first_byte_ms)},
+            {"total", p.mean(p.total_ms)}}}};
+}
+
+void print_json(const GetArgs& args, const Headers& headers, const GetRun& run) {
+  nlohmann::json doc;
+  doc["urls"] = nlohmann::json::array();
+  for (std::size_t u = 0; u < run.per_url.size(); ++u)
+    doc["urls"].push_back(url_json(args.urls[u], run.per_url[u]));
+  doc["headers"] = nlohmann::json::array();
+  for (const auto& [name, value] : headers)
+    doc["headers"].push_back({{"name", name}, {"value", redact_header(name, value)}});
+  const std::vector<double>& all = run.latencies_ms;
+  const http::ClientStats& stats = run.stats;
+  doc["summary"] = {{"requests", run.requests},
+                    {"ok", run.ok},
+                    {"failed", run.requests - run.ok},
+                    {"concurrency", args.concurrency},
+                    {"elapsed_s", run.elapsed_s},
+                    {"requests_per_second", rate(run)},
+                    {"latency_ms",
+                     {{"p50", metrics::percentile(all, 0.50)},
+                      {"p90", metrics::percentile(all, 0.90)},
+                      {"p99", metrics::percentile(all, 0.99)},
+                      {"max", all.empty() ? 0.0 : all.back()}}},
+                    {"new_connections", stats.new_connections},
+                    {"reused_connections", stats.reused_connections},
+                    {"reuse_rate", stats.reuse_rate()},
+                    {"attempts", stats.attempts},
+                    {"retries", retries_of(stats)},
+                    {"engine", args.blocking ? "blocking" : "async"},
+                    {"event_threads", args.blocking ? 0 : args.event_threads},
+                    {"hedges",
+                     {{"sent", run.hedges.sent},
+                      {"won", run.hedges.won},
+                      {"denied", run.hedges.denied},
+                      {"cancelled", run.hedges.cancelled}}}};
+  std::cout << json_text(doc, 2) << "\n";
+}
+
+void print_url(const std::string& url, const UrlTally& p) {
+  std::cout << redact_url(url) << "\n  " << p.requests << " requests:";
+  for (const auto& [status, n] : p.statuses) std::cout << "  " << status << " x" << n;
+  std::uint64_t errs = 0;
+  for (const auto& [text, n] : p.errors) errs += n;
+  if (errs > 0) std::cout << "  error x" << errs;
+  std::cout << "\n";
+  if (p.timed > 0) {
+    std::cout << fmt::format(
+        "  mean ms: connect {:.3f}  tls {:.3f}  first byte {:.3f}  total {:.3f}\n",
+        p.mean(p.connect_ms), p.mean(p.tls_ms), p.mean(p.first_byte_ms), p.mean(p.total_ms));
+  }
+  for (const auto& [text, n] : p.errors) std::cout << "  error x" << n << ": " << text << "\n";
+}
+
+void print_text(const GetArgs& args, const GetRun& run) {
+  for (std::size_t u = 0; u < run.per_url.size(); ++u) print_url(args.urls[u], run.per_url[u]);
+  const std::vector<double>& all = run.latencies_ms;
+  const http::ClientStats& stats = run.stats;
+  std::cout << fmt::format(
+      "summary: {} requests, {} ok, {} failed in {:.3f} s ({:.1f} req/s, concurrency {})\n"
+      "latency ms: p50 {:.3f}  p90 {:.3f}  p99 {:.3f}  max {:.3f}\n"
+      "connections: {} new, {} reused (reuse {:.1f}%), {} retries\n",
+      run.requests, run.ok, run.requests - run.ok, run.elapsed_s, rate(run), args.concurrency,
+      metrics::percentile(all, 0.50), metrics::percentile(all, 0.90),
+      metrics::percentile(all, 0.99), all.empty() ? 0.0 : all.back(), stats.new_connections,
+      stats.reused_connections, 100.0 * stats.reuse_rate(), retries_of(stats));
 }
 
 int run_get(const GetArgs& args) {
-  // The command line first, before any request: a bad header or URL is a
-  // usage error (exit 2) naming the option, and never echoes a secret.
-  http::Headers headers;
-  for (const std::string& line : args.headers) {
-    auto header = http::parse_header_option(line);
-    if (!header) {
-      std::cerr << "rebound get: --header: " << header.error().message << "\n";
-      return kUsage;
-    }
-    headers.push_back(std::move(*header));
-  }
-  for (const std::string& url : args.urls) {
-    if (!is_http_url(url)) {
-      std::cerr << "rebound get: " << redact_url(url) << " is not an http:// or https:// URL\n";
-      return kUsage;
-    }
-  }
-  if (args.blocking && args.concurrency > kMaxBlockingConcurrency) {
-    std::cerr << "rebound get: --blocking runs one thread per request in flight; --concurrency "
-              << args.concurrency << " is over its limit of " << kMaxBlockingConcurrency << "\n";
+  const std::optional<Headers> headers = check_args(args);
+  if (!headers) return kUsage;
+  auto run = fetch_all(args, *headers);
+  if (!run) {
+    std::cerr << "rebound get: " << run.error().message << "\n";
     return kUsage;
   }
-  if (args.blocking && args.hedge_ms > 0) {
-    std::cerr << "rebound get: --hedge-ms needs the async engine; drop --blocking\n";
-    return kUsage;
-  }
-  if (!ensure_descriptors(args.concurrency + kDescriptorsPerRun)) return kUsage;
-  const auto timeout =
-      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(args.timeout_seconds));
-  const http::ClientOptions options{
-      .connect_timeout = std::min<Duration>(timeout, std::chrono::seconds{10}),
-      .total_timeout = timeout,
-      .max_connections = static_cast<std::size_t>(args.concurrency),
-      .max_per_host = static_cast<std::size_t>(args.concurrency),
-      .max_response_bytes = per_response_cap(args.concurrency),
-      .tls = {.ca_file = args.cacert, .insecure_skip_verify = args.insecure}};
-
-  const auto start = std::chrono::steady_clock::now();
-  RunResult run;
-  if (args.blocking) {
-    auto made = http::Client::make(options);
-    if (!made) {
-      std::cerr << "rebound get: " << made.error().message << "\n";
-      return kUsage;
-    }
-    run = run_blocking(args, headers, **made);
-  } else {
-    const auto hedge = std::chrono::duration_cast<Duration>(
-        std::chrono::duration<double, std::milli>(args.hedge_ms));
-    auto made = http::AsyncClient::make(
-        options, {.event_threads = static_cast<std::size_t>(args.event_threads),
-                  .hedge = {.enabled = args.hedge_ms > 0, .delay = hedge}});
-    if (!made) {
-      std::cerr << "rebound get: " << made.error().message << "\n";
-      return kUsage;
-    }
-    run = run_async(args, headers, **made);
-  }
-  const double elapsed_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const std::size_t jobs = args.urls.size() * static_cast<std::size_t>(args.count);
-  const auto& tallies = run.tallies;
-  const auto& latencies = run.latencies;
-  const http::ClientStats& stats = run.stats;
-
-  std::vector<UrlTally> per(args.urls.size());
-  std::vector<double> all;
-  for (std::size_t t = 0; t < tallies.size(); ++t) {
-    for (std::size_t u = 0; u < per.size(); ++u) per[u].merge(tallies[t][u]);
-    all.insert(all.end(), latencies[t].begin(), latencies[t].end());
-  }
-  std::sort(all.begin(), all.end());
-  std::uint64_t ok = 0;
-  for (const UrlTally& p : per) ok += p.ok;
-  const std::uint64_t failed = jobs - ok;
-  std::uint64_t retries = 0;
-  for (std::uint64_t r : stats.retries_by_class) retries += r;
-  const double rps = elapsed_s > 0 ? static_cast<double>(jobs) / elapsed_s : 0.0;
-
   if (args.json) {
-    nlohmann::json doc;
-    doc["urls"] = nlohmann::json::array();
-    for (std::size_t u = 0; u < per.size(); ++u) {
-      const UrlTally& p = per[u];
-      nlohmann::json statuses = nlohmann::json::object();
-      for (const auto& [status, n] : p.statuses) statuses[std::to_string(status)] = n;
-      nlohmann::json errors = nlohmann::json::object();
-      for (const auto& [text, n] : p.errors) errors[text] = n;
-      doc["urls"].push_back({{"url", redact_url(args.urls[u])},
-                             {"requests", p.requests},
-                             {"ok", p.ok},
-                             {"failed", p.requests - p.ok},
-                             {"status_counts", statuses},
-                             {"errors", errors},
-                             {"mean_ms",
-                              {{"connect", p.mean(p.connect_ms)},
-                               {"tls", p.mean(p.tls_ms)},
-                               {"first_byte", p.mean(p.first_byte_ms)},
-                               {"total", p.mean(p.total_ms)}}}});
-    }
-    nlohmann::json shown_headers = nlohmann::json::array();
-    for (const auto& [name, value] : headers) {
-      shown_headers.push_back({{"name", name}, {"value", redact_header(name, value)}});
-    }
-    doc["headers"] = shown_headers;
-    doc["summary"] = {{"requests", jobs},
-                      {"ok", ok},
-                      {"failed", failed},
-                      {"concurrency", args.concurrency},
-                      {"elapsed_s", elapsed_s},
-                      {"requests_per_second", rps},
-                      {"latency_ms",
-                       {{"p50", percentile(all, 0.50)},
-                        {"p90", percentile(all, 0.90)},
-                        {"p99", percentile(all, 0.99)},
-                        {"max", all.empty() ? 0.0 : all.back()}}},
-                      {"new_connections", stats.new_connections},
-                      {"reused_connections", stats.reused_connections},
-                      {"reuse_rate", stats.reuse_rate()},
-                      {"attempts", stats.attempts},
-                      {"retries", retries},
-                      {"engine", args.blocking ? "blocking" : "async"},
-                      {"event_threads", args.blocking ? 0 : args.event_threads},
-                      {"hedges",
-                       {{"sent", run.hedges.sent},
-                        {"won", run.hedges.won},
-                        {"denied", run.hedges.denied},
-                        {"cancelled", run.hedges.cancelled}}}};
-    std::cout << json_text(doc, 2) << "\n";
+    print_json(args, *headers, *run);
   } else {
-    for (std::size_t u = 0; u < per.size(); ++u) {
-      const UrlTally& p = per[u];
-      std::cout << redact_url(args.urls[u]) << "\n  " << p.requests << " requests:";
-      for (const auto& [status, n] : p.statuses) std::cout << "  " << status << " x" << n;
-      if (!p.errors.empty()) {
-        std::uint64_t errs = 0;
-        for (const auto& [text, n] : p.errors) errs += n;
-        std::cout << "  error x" << errs;
-      }
-      std::cout << "\n";
-      if (p.timed > 0) {
-        std::cout << "  mean ms: connect " << fixed(p.mean(p.connect_ms), 3) << "  tls "
-                  << fixed(p.mean(p.tls_ms), 3) << "  first byte "
-                  << fixed(p.mean(p.first_byte_ms), 3) << "  total " << fixed(p.mean(p.total_ms), 3)
-                  << "\n";
-      }
-      for (const auto& [text, n] : p.errors) std::cout << "  error x" << n << ": " << text << "\n";
-    }
-    std::cout << "summary: " << jobs << " requests, " << ok << " ok, " << failed << " failed in "
-              << fixed(elapsed_s, 3) << " s (" << fixed(rps, 1) << " req/s, concurrency "
-              << args.concurrency << ")\n"
-              << "latency ms: p50 " << fixed(percentile(all, 0.50), 3) << "  p90 "
-              << fixed(percentile(all, 0.90), 3) << "  p99 " << fixed(percentile(all, 0.99), 3)
-              << "  max " << fixed(all.empty() ? 0.0 : all.back(), 3) << "\n"
-              << "connections: " << stats.new_connections << " new, " << stats.reused_connections
-              << " reused (reuse " << fixed(100.0 * stats.reuse_rate(), 1) << "%), " << retries
-              << " retries\n";
+    print_text(args, *run);
   }
-  return failed == 0 ? kOk : kFailure;
+  return run->ok == run->requests ? kOk : kFailure;
 }
 
 }  // namespace

@@ -107,38 +107,12 @@ std::vector<BackoffKind> chosen_strategies(const HerdArgs& a) {
   return out;
 }
 
-// The table says which strategies have no jitter at all.
-std::string row_name(const sim::HerdResult& r) {
-  std::string name;
-  switch (r.backoff) {
-    case BackoffKind::constant:
-      name = "constant (no jitter)";
-      break;
-    case BackoffKind::exponential:
-      name = "exponential (no jitter)";
-      break;
-    case BackoffKind::full_jitter:
-      name = "full jitter";
-      break;
-    case BackoffKind::equal_jitter:
-      name = "equal jitter";
-      break;
-    case BackoffKind::decorrelated_jitter:
-      name = "decorrelated jitter";
-      break;
-    default:
-      name = "smooth decorrelated";
-      break;
-  }
-  return r.budgeted ? name + " + budget" : name;
-}
-
 void print_table(int clients, const std::vector<sim::HerdResult>& rows) {
   fmt::print("\n{} clients\n", clients);
   fmt::print("{:<32} {:>9} {:>11} {:>13} {:>8}\n", "strategy", "calls", "time (ms)", "calls/client",
              "gave up");
   for (const sim::HerdResult& r : rows) {
-    fmt::print("{:<32} {:>9.1f} {:>11.1f} {:>13.2f} {:>8.1f}\n", row_name(r), r.mean_calls(),
+    fmt::print("{:<32} {:>9.1f} {:>11.1f} {:>13.2f} {:>8.1f}\n", sim::row_label(r), r.mean_calls(),
                r.completion_ms(), r.calls_per_client(), r.mean_gave_up());
   }
 }

@@ -2,7 +2,6 @@
 //   rebound load FILE.ndjson --into URL --table T --key a,b [--create] [--json]
 // Reads every line and validates every row before the first write, then
 // writes them all in one retried MERGE (all or nothing). See docs/warehouse.md.
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -16,6 +15,7 @@
 
 #include "cli_output.hpp"
 #include "commands.hpp"
+#include "progress.hpp"
 #include "rebound/warehouse/batch_writer.hpp"
 #include "rebound/warehouse/ndjson.hpp"
 #include "rebound/warehouse/open.hpp"
@@ -32,30 +32,6 @@ struct LoadArgs {
   bool json = false;
   double retry_scale = 1.0;
   double statement_timeout_s = 60;
-};
-
-// A progress bar over the load's three phases (read, parse and check, write),
-// on stderr and only for a terminal — never in pipes or logs.
-class Progress {
- public:
-  Progress() : enabled_(::isatty(STDERR_FILENO) == 1) {}
-  void step(const std::string& text) {
-    if (!enabled_) return;
-    constexpr int kWidth = 24;
-    const int filled = kWidth * done_ / kSteps;
-    ++done_;
-    std::cerr << "\r\033[K[" << std::string(static_cast<std::size_t>(filled), '#')
-              << std::string(static_cast<std::size_t>(kWidth - filled), '.') << "] " << done_ << "/"
-              << kSteps << " " << text << std::flush;
-  }
-  void finish() {
-    if (enabled_) std::cerr << "\r\033[K" << std::flush;
-  }
-
- private:
-  static constexpr int kSteps = 3;
-  bool enabled_;
-  int done_ = 0;
 };
 
 // Reads the whole input, but never more than the NDJSON limit (+1 byte to
@@ -100,12 +76,10 @@ std::vector<std::string> split_keys(const std::vector<std::string>& raw) {
   return keys;
 }
 
+// Rows the writer refused (a typed WriteRefusal) are bad input; any other
+// failure of the write came from the back end.
 int exit_code_for(const Error& e) {
-  // Errors the tool made itself before or while validating (source
-  // "rebound", permanent) are about the input; anything from the back end
-  // (sqlite, postgresql, pool) is a back-end error.
-  return e.source == "rebound" && e.error_class == ErrorClass::permanent ? kBadInput
-                                                                         : kBackendError;
+  return e.reason.as<warehouse::WriteRefusal>() ? kBadInput : kBackendError;
 }
 
 nlohmann::json summary_json(const LoadArgs& args, const warehouse::WriteReport& r,
@@ -154,22 +128,23 @@ int run_load(const LoadArgs& args) {
     }
   }
 
-  Progress progress;
-  progress.step("reading " + args.file + " ...");
+  // A bar over the load's three phases (read, parse and check, write).
+  ProgressBar progress(true);
+  progress.show("reading " + args.file + " ...", 0, 3);
   auto text = read_all(args.file, warehouse::kDefaultMaxInputBytes);
   if (!text) {
-    progress.finish();
+    progress.clear();
     const int code = text.error().code == "input_too_large" ? kBadInput : kUsage;
     return report_error(args, text.error(), code, nullptr, {});
   }
-  progress.step("parsing and checking " + std::to_string(text->size()) + " bytes ...");
+  progress.show("parsing and checking " + std::to_string(text->size()) + " bytes ...", 1, 3);
   // One pass from text to typed rows (simdjson), every row type-checked
   // with line numbers before the warehouse is touched.
   auto rows = warehouse::rows_from_ndjson(*text);
   text->clear();
   text->shrink_to_fit();
   if (!rows) {
-    progress.finish();
+    progress.clear();
     return report_error(args, rows.error(), kBadInput, nullptr, {});
   }
 
@@ -177,8 +152,12 @@ int run_load(const LoadArgs& args) {
       std::chrono::duration_cast<Duration>(std::chrono::duration<double>(args.statement_timeout_s));
   auto wh = warehouse::open_warehouse(args.into, {.statement_timeout = statement_timeout});
   if (!wh) {
-    progress.finish();
-    const int code = wh.error().source == "rebound" ? kUsage : kBackendError;
+    progress.clear();
+    // Refused by rebound itself (a typed refusal, or a URL/config it could
+    // not use): a usage error; anything the back end said is exit 4.
+    const Error& e = wh.error();
+    const int code =
+        e.reason.as<warehouse::OpenRefusal>() || e.source == "rebound" ? kUsage : kBackendError;
     return report_error(args, wh.error(), code, nullptr, {});
   }
   auto writer = warehouse::BatchWriter::make(
@@ -187,13 +166,14 @@ int run_load(const LoadArgs& args) {
             .create_table = args.create,
             .policy = warehouse::default_write_policy(args.retry_scale)});
   if (!writer) {
-    progress.finish();
+    progress.clear();
     return report_error(args, writer.error(), kUsage, nullptr, (*wh)->display_url());
   }
-  progress.step("writing " + std::to_string(rows->rows.size()) + " rows into " + table->display() +
-                " ...");
+  progress.show(
+      "writing " + std::to_string(rows->rows.size()) + " rows into " + table->display() + " ...", 2,
+      3);
   warehouse::WriteOutcome out = writer->write(std::move(*rows));
-  progress.finish();
+  progress.clear();
   out.report.elapsed = std::chrono::steady_clock::now() - started;  // include reading
   if (!out) {
     const Error& e = out.status.error();

@@ -21,6 +21,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 namespace rebound {
 
@@ -45,6 +47,36 @@ inline constexpr std::size_t kErrorClassCount = 8;
 // Parses a name produced by to_string(); nullopt for anything else.
 [[nodiscard]] std::optional<ErrorClass> parse_error_class(std::string_view name) noexcept;
 
+namespace detail {
+// One object per enum type: its address identifies the type of a Reason.
+template <class E>
+inline constexpr char kReasonType = 0;
+}  // namespace detail
+
+// A part's own typed reason for an error (pool::PoolFailure::timeout,
+// warehouse::WriteRefusal::no_such_table, ...): the enum value together with
+// the identity of its enum type, so callers compare enums, never strings.
+//
+//   Error e = Error::permanent("pool closed").with_reason(PoolFailure::closed);
+//   e.reason.as<PoolFailure>() == PoolFailure::closed;   // true
+//   e.reason.as<WriteRefusal>();                         // nullopt
+struct Reason {
+  const void* type = nullptr;  // &detail::kReasonType<E>; nullptr: no reason
+  int value = 0;
+
+  template <class E>
+  [[nodiscard]] static Reason of(E e) noexcept {
+    static_assert(std::is_enum_v<E>);
+    return {&detail::kReasonType<E>, static_cast<int>(e)};
+  }
+  // The reason as E, or nullopt when there is none or it is of another type.
+  template <class E>
+  [[nodiscard]] std::optional<E> as() const noexcept {
+    if (type != &detail::kReasonType<E>) return std::nullopt;
+    return static_cast<E>(value);
+  }
+};
+
 struct Error {
   ErrorClass error_class = ErrorClass::permanent;
   // Back-end code: SQLSTATE ("40001"), SQLite code name ("SQLITE_BUSY"),
@@ -58,6 +90,15 @@ struct Error {
   // Delay the server asked for (Retry-After). Overrides the backoff schedule,
   // bounded by the policy deadline.
   std::optional<std::chrono::milliseconds> retry_after;
+  // The producing part's typed reason, if it has one (see Reason).
+  Reason reason;
+
+  // This error with its typed reason set, for chaining after make().
+  template <class E>
+  [[nodiscard]] Error with_reason(E e) && {
+    reason = Reason::of(e);
+    return std::move(*this);
+  }
 
   [[nodiscard]] bool retriable() const noexcept {
     return error_class != ErrorClass::non_retriable && error_class != ErrorClass::permanent &&

@@ -41,16 +41,15 @@
 #include <vector>
 
 #include "rebound/core/error.hpp"
+#include "rebound/core/headers.hpp"
 
 namespace rebound::emulator {
-
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 struct ServerRequest {
   std::string method;
   std::string path;   // without the query
   std::string query;  // after '?', without it; empty when absent
-  HeaderList headers;
+  Headers headers;
   std::string body;
   // Requests served before this one on the same connection: 0 for the first
   // request of a fresh connection, so a handler can model connection setup.
@@ -78,7 +77,7 @@ enum class Fault : std::uint8_t {
 
 struct Reply {
   int status = 200;
-  HeaderList headers;
+  Headers headers;
   std::string body;
   Fault fault = Fault::none;
   std::chrono::milliseconds stall_for{std::chrono::seconds{30}};  // Fault::stall

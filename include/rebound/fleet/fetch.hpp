@@ -55,7 +55,7 @@ class Fetcher {
 
 [[nodiscard]] Result<std::unique_ptr<Fetcher>> make_fetcher(FetchMode mode, FetchOptions options);
 
-// The guide's naive loop, used for both the naive fetches and the naive
+// The naive loop (docs/fleet.md), used for both the naive fetches and the naive
 // writes: a fixed 5 s (× scale) delay, three attempts, and it retries whatever
 // fails. (rebound refuses to name non_retriable/permanent in a rule, so
 // "whatever" is every retriable class; the fleet's workload makes no others.)

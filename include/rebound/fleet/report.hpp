@@ -1,5 +1,5 @@
 // Fleet report — what one run of the fleet measured, and the success table
-// that compares the naive run with the rebound run against the reference platform's targets.
+// that compares the naive run with the rebound run against the targets in docs/fleet.md.
 //
 //   RunStats naive = ..., rebound = ...;
 //   auto rows = success_rows(naive, rebound);
@@ -71,12 +71,6 @@ struct SuccessRow {
   bool pass = false;   // the rebound column meets the target
   bool scored = true;  // informational rows (wall time) are not scored
 };
-
-// Percentile (0..100) by nearest rank; 0 for an empty sample.
-[[nodiscard]] double percentile(std::vector<double> values, double p);
-[[nodiscard]] double mean(const std::vector<double>& values);
-// Coefficient of variation (stddev / mean); 0 for fewer than two values.
-[[nodiscard]] double spread(const std::vector<double>& values);
 
 [[nodiscard]] std::vector<SuccessRow> success_rows(const RunStats& naive, const RunStats& rebound);
 [[nodiscard]] bool all_pass(const std::vector<SuccessRow>& rows);

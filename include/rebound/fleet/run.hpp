@@ -27,14 +27,12 @@
 #include <functional>
 #include <string>
 
+#include "rebound/fleet/report.hpp"
+#include "rebound/fleet/target.hpp"
+#include "rebound/fleet/workload.hpp"
 #include "rebound/metrics/registry.hpp"
 
-#include "rebound/fleet/report.hpp"
-#include "rebound/fleet/workload.hpp"
-
 namespace rebound::fleet {
-
-enum class Mode { naive, rebound };
 
 struct Config {
   Workload workload;
@@ -56,8 +54,5 @@ using Progress = std::function<void(std::uint64_t done, std::uint64_t total)>;
 // the whole run (the warehouse cannot be opened or the target cannot be
 // created) are returned; per-operation failures are counted in RunStats.
 [[nodiscard]] Result<RunStats> run(const Config& config, Mode mode, const Progress& progress);
-
-// The target table of a mode: "fleet_naive" / "fleet_rebound".
-[[nodiscard]] std::string target_table(Mode mode);
 
 }  // namespace rebound::fleet

@@ -22,7 +22,7 @@
 // round trips of a TLS 1.2 handshake) before its first request is answered. Loopback has
 // no round trip of its own, so without it a new connection costs almost
 // nothing and pooling would look pointless; with it the comparison is the one
-// the reference platform made against a real API. Set it to 0 for raw loopback.
+// docs/fleet.md describes against a real API. Set it to 0 for raw loopback.
 //
 // Thread safety: thread-safe; the server runs its own threads and stops in
 // the destructor.

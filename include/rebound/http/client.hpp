@@ -53,13 +53,12 @@
 #include <vector>
 
 #include "rebound/core/clock.hpp"
+#include "rebound/core/headers.hpp"
 #include "rebound/http/response.hpp"
 #include "rebound/retry/policy.hpp"
 #include "rebound/retry/retry_loop.hpp"
 
 namespace rebound::http {
-
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
 // Whether a request may be sent twice.
 enum class Idempotency {

@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "rebound/core/headers.hpp"
+
 #include "rebound/core/clock.hpp"
 #include "rebound/core/error.hpp"
 
@@ -35,7 +37,7 @@ struct Timing {
 
 struct Response {
   int status = 0;
-  std::vector<std::pair<std::string, std::string>> headers;  // in arrival order
+  Headers headers;  // in arrival order
   std::string body;
   Timing timing;
   bool reused_connection = false;

@@ -20,8 +20,8 @@
 // Anything else fails with a permanent Error naming the offending value.
 //
 // Two keys for the same project but different locations are legitimate
-// (one client per location) but usually a bug — the reference platform's "same project
-// cached twice" pitfall; KeyedCache reports them via location_conflict().
+// (one client per location) but usually a bug — the "same project cached
+// twice" pitfall of docs/pool.md; KeyedCache reports them via location_conflict().
 //
 // Thread safety: immutable value type.
 #pragma once

@@ -1,16 +1,17 @@
 // PoolFailure and PoolStats — what a LeasePool reports: the typed reason an
 // acquire failed, and the counters tests and metrics read.
 //
-//   auto lease = pool->acquire();
-//   if (!lease && rebound::pool::pool_failure(lease.error()) ==
-//   rebound::pool::PoolFailure::timeout)
+//   using rebound::pool::PoolFailure;
+//   auto lease = connections->acquire();
+//   if (!lease && rebound::pool::pool_failure(lease.error()) == PoolFailure::timeout)
 //     log("pool exhausted: " + lease.error().message);
-//   rebound::pool::PoolStats s = pool->stats();
+//   rebound::pool::PoolStats s = connections->stats();
 //   s.in_use;  s.idle;  s.timeouts;  s.evictions;
 //
-// Errors produced by the pool itself carry source "pool" and code
-// to_string(PoolFailure); errors returned by the user's create() hook pass
-// through unchanged (they are already classified by their back end).
+// Errors produced by the pool itself carry their PoolFailure as a typed
+// Error::reason (and, for humans, source "pool" and code to_string(f));
+// errors returned by the user's create() hook pass through unchanged (they
+// are already classified by their back end).
 //
 // Thread safety: value types; pool_failure() and to_string() are pure.
 #pragma once
@@ -36,8 +37,8 @@ enum class PoolFailure : std::uint8_t {
 // "timeout", "overflow", "broken", "closed" — also the Error::code of pool errors.
 [[nodiscard]] std::string_view to_string(PoolFailure f) noexcept;
 
-// The typed reason behind an Error produced by a pool (source "pool"); nullopt
-// for any other error, e.g. one returned by the create() hook.
+// The typed reason behind an Error produced by a pool; nullopt for any other
+// error, e.g. one returned by the create() hook.
 [[nodiscard]] std::optional<PoolFailure> pool_failure(const Error& e) noexcept;
 
 // A consistent snapshot of a pool's counters (taken under the pool's lock).

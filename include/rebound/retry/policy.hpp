@@ -90,13 +90,24 @@ struct RetryPolicy {
 
 namespace policies {
 
-// The guide's SERIALIZATION_RETRY: initial 1 s, max 60 s, x2, deadline 300 s,
-// decorrelated jitter, no attempt limit (the deadline ends it, as in the
-// guide's retry.Retry). `scale` multiplies every
-// duration (0.001 turns seconds into milliseconds for tests and demos).
+// The reference presets (docs/retry.md) take a `scale`: the preset is built
+// in real seconds and passed through scaled(preset, scale), so 0.001 turns
+// seconds into milliseconds for tests and demos.
+
+// Every duration of `policy` multiplied by `factor`: each rule's initial and
+// maximum delay, the deadline and the attempt timeout. One rounding rule for
+// all of rebound: to the nearest nanosecond, and a duration that was positive
+// stays at least 1 µs, so no factor turns a backoff into a busy loop.
+// Attempt limits, budget and hooks are kept. factor must be finite and > 0;
+// anything else returns the policy unchanged.
+[[nodiscard]] RetryPolicy scaled(RetryPolicy policy, double factor);
+
+// SERIALIZATION_RETRY: initial 1 s, max 60 s, x2, deadline 300 s,
+// decorrelated jitter, no attempt limit (the deadline ends it, as in
+// google-api-core's retry.Retry).
 [[nodiscard]] RetryPolicy serialization(double scale = 1.0);
 
-// The guide's QUOTA_RETRY: longer waits for sustained limits: initial 5 s,
+// QUOTA_RETRY: longer waits for sustained limits: initial 5 s,
 // max 120 s, x2, deadline 600 s, at most 6 quota failures. Also retries
 // rate_limited (HTTP 429), honouring Retry-After.
 [[nodiscard]] RetryPolicy quota(double scale = 1.0);

@@ -29,6 +29,7 @@
 #include <chrono>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -88,15 +89,19 @@ struct HerdResult {
   }
 };
 
-// Runs options.runs herds of options.clients clients, every client using
-// `jitter` built by make_strategy(backoff, base, cap, multiplier), and sums
-// them up. Deterministic for (options, jitter). Fails only when options are invalid or the attempt
-// count passes options.max_total_calls.
+// Runs options.runs herds of options.clients clients, every client using the
+// strategy make_strategy(backoff, base, cap, multiplier), and sums them up.
+// Deterministic for (options, backoff). Fails only when options are invalid
+// or the attempt count passes options.max_total_calls.
 [[nodiscard]] Result<HerdResult> simulate_herd(const HerdOptions& options, BackoffKind backoff);
 
-// The strategies the herd table compares, in table order: none (constant),
+// The strategies the herd table compares, in table order: constant,
 // exponential, full, equal, decorrelated, smooth.
 [[nodiscard]] const std::vector<BackoffKind>& herd_strategies() noexcept;
+
+// The row's name in the herd table, saying which strategies have no jitter
+// at all: "constant (no jitter)", "full jitter", "decorrelated jitter + budget".
+[[nodiscard]] std::string row_label(const HerdResult& result);
 
 // One row per strategy for options.clients, then (when budget_tokens > 0) one
 // budgeted row per strategy. Same options => identical results. Fails when

@@ -23,10 +23,12 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "rebound/core/error.hpp"
+#include "rebound/core/temp_dir.hpp"
 
 namespace rebound::testing {
 
@@ -62,7 +64,8 @@ class NginxServer {
  private:
   NginxServer() = default;
 
-  std::filesystem::path dir_;
+  std::optional<TempDir> temp_;  // removed after the server has stopped
+  std::filesystem::path dir_;    // temp_->path()
   int http_port_ = 0;
   int https_port_ = 0;
   pid_t pid_ = -1;

@@ -19,11 +19,13 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "rebound/core/error.hpp"
+#include "rebound/core/temp_dir.hpp"
 
 namespace rebound::testing {
 
@@ -69,7 +71,8 @@ class PostgresServer {
   [[nodiscard]] Status pg_ctl_start();
 
   PostgresServerOptions options_;
-  std::filesystem::path dir_;
+  std::optional<TempDir> temp_;  // removed after the server has stopped
+  std::filesystem::path dir_;    // temp_->path()
   int port_ = 0;
   bool running_ = false;
 };

@@ -62,7 +62,7 @@
 
 namespace rebound::warehouse {
 
-// The writer's default: quota outer, serialization inner (the reference platform's
+// The writer's default: quota outer, serialization inner (the reference
 // presets), plus transient and too_many_connections (restarts, lost
 // connections, a pool that timed out): 10 attempts, 50 ms .. 2 s, full
 // jitter. `scale` multiplies every duration (0.001 for tests and demos).
@@ -89,6 +89,16 @@ struct WriteReport {
   std::int64_t rows_merged = 0;  // rows inserted or updated by the successful attempt
   RetryReport retry;             // attempts, failures per class, time slept
   Duration elapsed{};            // wall time of write(), validation included
+};
+
+// Why a write refused its rows before changing the table: the typed
+// Error::reason of those errors (permanent; the input must change, not the
+// back end). Back-end errors carry no WriteRefusal.
+enum class WriteRefusal : std::uint8_t {
+  key_not_in_rows,  // a key column is missing from the rows
+  no_such_table,    // the table does not exist and create_table is off
+  rows_do_not_fit,  // a column or value does not fit the table (conform)
+  bad_json,         // a JSON row could not become a typed row
 };
 
 struct WriteOutcome {

@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string_view>
 
@@ -27,6 +28,10 @@
 #include "rebound/warehouse/warehouse.hpp"
 
 namespace rebound::warehouse {
+
+// Why open_warehouse refused a URL before trying a back end: the typed
+// Error::reason of those errors.
+enum class OpenRefusal : std::uint8_t { empty_url, unsupported_scheme };
 
 struct OpenOptions {
   std::size_t pool_size = 8;  // connections per warehouse (both back ends)

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "rebound/core/headers.hpp"
 #include "rebound/emulator/bigquery/emulator.hpp"
 #include "rebound/http/client.hpp"
 
@@ -64,7 +65,7 @@ class BqTest : public ::testing::Test {
   }
 
   Call call(const std::string& method, const std::string& path, const std::string& body = "",
-            http::Headers headers = {}, std::optional<Duration> timeout = std::nullopt) {
+            Headers headers = {}, std::optional<Duration> timeout = std::nullopt) {
     if (!body.empty() && headers.empty()) headers = {{"Content-Type", "application/json"}};
     auto r = client_->send({.method = method,
                             .url = emu_->url() + path,

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "rebound/core/clock.hpp"
+#include "rebound/core/headers.hpp"
 #include "rebound/http/client.hpp"
 #include "rebound/retry/policy.hpp"
 #include "rebound/warehouse/bigquery/config.hpp"
@@ -51,7 +52,7 @@ struct Call {
   std::string url;  // absolute: api(...) / upload(...) / a resumable session URI
   std::string body;
   std::string content_type = "application/json";
-  http::Headers headers;
+  Headers headers;
   std::vector<int> accept;  // non-2xx statuses handed back as responses (308, 404, 409 …)
   std::string operation;    // for messages: "jobs.insert merge_ab_a1"
   std::optional<Duration> timeout;
