@@ -272,6 +272,10 @@ class Hedging : public AsyncClientTest {
       return Reply::text(200, "fast");
     });
   }
+  // The handler touches seen_, which dies before the base fixture's server:
+  // stop the server (it joins every connection thread, a sleeping slow
+  // primary included) while seen_ is still alive.
+  void TearDown() override { server_.reset(); }
 
   // 100 GETs, every tenth one slow on its first attempt; returns the bodies.
   std::map<std::string, int> run(AsyncClient& client) {
