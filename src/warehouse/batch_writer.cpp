@@ -2,10 +2,12 @@
 // transaction that stages, merges and drops. See batch_writer.hpp.
 #include "rebound/warehouse/batch_writer.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
+#include <functional>
 #include <nlohmann/json.hpp>
-#include <unordered_map>
+#include <string_view>
 
 namespace rebound::warehouse {
 namespace {
@@ -46,19 +48,40 @@ std::string key_of(const Row& row, std::span<const std::size_t> key_columns) {
 }
 
 // Last row wins; the survivors keep the order of their key's first appearance.
+// dedupe() keeps a row's index in 32 bits.
+constexpr std::size_t kMaxRowsPerWrite = 0xffffffffULL;
+
 std::size_t dedupe(RowSet& rows, std::span<const std::string> keys) {
   std::vector<std::size_t> key_columns;
   for (const std::string& k : keys) key_columns.push_back(*rows.schema.index_of(k));
-  std::unordered_map<std::string, std::size_t> slot;  // key -> index in `kept`
-  slot.reserve(rows.rows.size());
+  // An open-addressing table, at most half full, of (hash's top 32 bits,
+  // index into `kept` + 1; 0 = empty): one flat allocation instead of a node
+  // per row (a node-based map was ~20% of a million-row load), and a probe
+  // compares key bytes only when 32 bits of hash already match.
+  const std::size_t capacity = std::bit_ceil(std::max<std::size_t>(rows.rows.size() * 2, 16));
+  std::vector<std::uint64_t> table(capacity, 0);
+  std::vector<std::string> kept_keys;
   std::vector<Row> kept;
+  kept_keys.reserve(rows.rows.size());
   kept.reserve(rows.rows.size());
+  const std::hash<std::string_view> hash;
   for (Row& row : rows.rows) {
-    auto [it, inserted] = slot.try_emplace(key_of(row, key_columns), kept.size());
-    if (inserted) {
+    std::string key = key_of(row, key_columns);
+    const std::uint64_t h = hash(key);
+    const std::uint64_t tag = h & 0xffffffff00000000ULL;
+    std::size_t slot = h & (capacity - 1);
+    for (; table[slot] != 0; slot = (slot + 1) & (capacity - 1)) {
+      if ((table[slot] & 0xffffffff00000000ULL) == tag &&
+          kept_keys[(table[slot] & 0xffffffffULL) - 1] == key) {
+        break;
+      }
+    }
+    if (table[slot] == 0) {
+      kept_keys.push_back(std::move(key));
       kept.push_back(std::move(row));
+      table[slot] = tag | kept.size();  // index + 1 < 2^32: write() refuses more rows
     } else {
-      kept[it->second] = std::move(row);
+      kept[(table[slot] & 0xffffffffULL) - 1] = std::move(row);
     }
   }
   const std::size_t dropped = rows.rows.size() - kept.size();
@@ -176,6 +199,12 @@ WriteOutcome BatchWriter::write(RowSet rows) const {
     }
   }
   if (rows.rows.empty()) return finish({});
+  if (rows.rows.size() >= kMaxRowsPerWrite) {
+    return finish(fail(Error::permanent("a write of " + std::to_string(rows.rows.size()) +
+                                        " rows is over the limit of " +
+                                        std::to_string(kMaxRowsPerWrite) + "; split it")
+                           .with_reason(WriteRefusal::rows_do_not_fit)));
+  }
 
   // Every attempt is one transaction that also does the schema work:
   // describe the target, create it (--create) when absent, then stage, merge
