@@ -114,6 +114,12 @@ def main():
                      "new conn/request, full TLS", tls_fresh["p50_us"],
                      tls_fresh["p50_us"] / tls_pooled["p50_us"], ">= 20x faster",
                      tls_fresh["p50_us"] / tls_pooled["p50_us"] >= 20))
+        # A new connection per request (the server closes each, /close) that
+        # resumes the TLS session from the client's shared session cache.
+        tls_resumed = rebound(bin_, "seq", info["https"] + "/close", 500, ca)
+        rows.append(("HTTPS GET, new conn/request, session resumed (us)", tls_resumed["p50_us"],
+                     "new conn/request, full TLS", tls_fresh["p50_us"],
+                     tls_fresh["p50_us"] / tls_resumed["p50_us"], "(resumption saves)", None))
         tls_naive = rebound(bin_, "seq", https, 300, ca, "--new-client")
         rows.append(("HTTPS GET median latency, pooled (us)", tls_pooled["p50_us"],
                      "new client/request (naive)", tls_naive["p50_us"],

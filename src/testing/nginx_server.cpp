@@ -98,7 +98,10 @@ std::string make_config(const std::filesystem::path& dir, int http_port, int htt
   c += "error_log " + d + "/error.log warn;\n";
   c += "events { worker_connections 4096; }\n";
   c += "http {\n";
-  c += options.access_log ? "  access_log " + d + "/access.log;\n" : "  access_log off;\n";
+  // One line a request: "<request> <status> <r|.>", the last field saying
+  // whether the TLS handshake resumed a session ("r") or was full (".").
+  c += "  log_format rebound '$request $status $ssl_session_reused';\n";
+  c += options.access_log ? "  access_log " + d + "/access.log rebound;\n" : "  access_log off;\n";
   for (const char* kind : {"client_body", "proxy", "fastcgi", "uwsgi", "scgi"}) {
     c += "  " + std::string(kind) + "_temp_path " + d + "/tmp_" + kind + ";\n";
   }
@@ -115,6 +118,9 @@ std::string make_config(const std::filesystem::path& dir, int http_port, int htt
   c += "    ssl_certificate_key " + d + "/server.key;\n";
   c += "    root " + d + "/www;\n";
   c += "    location = /status { default_type text/plain; return 200 \"ok\"; }\n";
+  // Answers, then closes the connection: every request needs a new one.
+  c += "    location = /close { keepalive_timeout 0; default_type text/plain; return 200 \"ok\"; "
+       "}\n";
   c += "  }\n}\n";
   return c;
 }

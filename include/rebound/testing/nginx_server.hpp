@@ -8,10 +8,13 @@
 //   client->get(nginx->http_url("/small.json"));   // 200, small JSON
 //   client->get(nginx->https_url("/big.bin"));     // 200, 1 MiB
 //   client->get(nginx->http_url("/status"));       // 200 "ok"
+//   client->get(nginx->https_url("/close"));       // 200 "ok", then nginx closes
 //
 // nginx runs in the foreground (`daemon off;`) as our child, with one or two
 // workers, `keepalive_requests 1000000` and `keepalive_timeout 60s`; its pid,
-// error and access logs live in the temp folder. start() returns once both
+// error and access logs live in the temp folder (access.log, when
+// NginxOptions::access_log is on, has one "<request> <status> <r|.>" line a
+// request: "r" when the TLS handshake resumed a session). start() returns once both
 // ports accept connections. The destructor sends SIGQUIT (graceful), then
 // SIGKILL after a few seconds, reaps the child and removes the folder.
 //
