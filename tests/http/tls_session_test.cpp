@@ -63,33 +63,34 @@ class TlsSessions : public ::testing::Test {
     ASSERT_THAT(started, IsOk());
     nginx_ = std::move(*started);
   }
+  // kRequests GETs of /close, one after the other (each on a new connection,
+  // as nginx closes every one), through `get`; then every connection but the
+  // first must have resumed the TLS session.
+  template <class AnyClient, class Get>
+  void expect_every_new_connection_resumes(AnyClient& client, Get get) {
+    for (int i = 0; i < kRequests; ++i) {
+      Result<Response> r = get(client, nginx_->https_url("/close"));
+      ASSERT_THAT(r, IsOk());
+      ASSERT_EQ(r->status, 200);
+    }
+    EXPECT_EQ(client.stats().new_connections, static_cast<std::uint64_t>(kRequests));
+    const Handshakes h = handshakes(*nginx_, "/close", kRequests);
+    EXPECT_EQ(h.full, 1) << "only the first connection needs a full handshake";
+    EXPECT_EQ(h.resumed, kRequests - 1);
+  }
   std::unique_ptr<NginxServer> nginx_;
 };
 
 TEST_F(TlsSessions, BlockingClientResumesTheSessionOnEveryNewConnection) {
   auto client = Client::make(trusting(*nginx_)).value();
-  for (int i = 0; i < kRequests; ++i) {
-    auto r = client->get(nginx_->https_url("/close"));
-    ASSERT_THAT(r, IsOk());
-    ASSERT_EQ(r->status, 200);
-  }
-  EXPECT_EQ(client->stats().new_connections, static_cast<std::uint64_t>(kRequests));
-  const Handshakes h = handshakes(*nginx_, "/close", kRequests);
-  EXPECT_EQ(h.full, 1) << "only the first connection needs a full handshake";
-  EXPECT_EQ(h.resumed, kRequests - 1);
+  expect_every_new_connection_resumes(*client,
+                                      [](Client& c, const std::string& url) { return c.get(url); });
 }
 
 TEST_F(TlsSessions, AsyncClientResumesTheSessionOnEveryNewConnection) {
   auto client = AsyncClient::make(trusting(*nginx_)).value();
-  for (int i = 0; i < kRequests; ++i) {  // one after the other: each on a new connection
-    auto r = client->get_async(nginx_->https_url("/close")).get();
-    ASSERT_THAT(r, IsOk());
-    ASSERT_EQ(r->status, 200);
-  }
-  EXPECT_EQ(client->stats().new_connections, static_cast<std::uint64_t>(kRequests));
-  const Handshakes h = handshakes(*nginx_, "/close", kRequests);
-  EXPECT_EQ(h.full, 1) << "only the first connection needs a full handshake";
-  EXPECT_EQ(h.resumed, kRequests - 1);
+  expect_every_new_connection_resumes(
+      *client, [](AsyncClient& c, const std::string& url) { return c.get_async(url).get(); });
 }
 
 TEST_F(TlsSessions, NoReuseMeansAFullHandshakeEveryTime) {
