@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 
 #include "impl.hpp"
+#include "rebound/core/percent_decode.hpp"
 
 namespace rebound::emulator::bigquery {
 
@@ -106,8 +107,8 @@ std::map<std::string, std::string> parse_form(const std::string& body) {
     const auto amp = rest.find('&');
     const auto pair = rest.substr(0, amp);
     const auto eq = pair.find('=');
-    out[url_decode(pair.substr(0, eq))] =
-        eq == std::string_view::npos ? "" : url_decode(pair.substr(eq + 1));
+    out[percent_decode(pair.substr(0, eq), PlusSign::space)] =
+        eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1), PlusSign::space);
     if (amp == std::string_view::npos) break;
     rest.remove_prefix(amp + 1);
   }

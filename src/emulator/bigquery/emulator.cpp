@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "impl.hpp"
+#include "rebound/core/percent_decode.hpp"
 
 namespace rebound::emulator::bigquery {
 
@@ -28,31 +29,16 @@ std::string camel_case(std::string_view name) {
   return out;
 }
 
-std::string url_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else if (s[i] == '+') {
-      out += ' ';
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 std::map<std::string, std::string> parse_query(std::string_view query) {
   std::map<std::string, std::string> out;
   while (!query.empty()) {
     const auto amp = query.find('&');
     const std::string_view pair = query.substr(0, amp);
     const auto eq = pair.find('=');
-    const std::string key = camel_case(url_decode(pair.substr(0, eq)));
+    const std::string key = camel_case(percent_decode(pair.substr(0, eq), PlusSign::space));
     if (!key.empty()) {
-      out[key] = eq == std::string_view::npos ? "" : url_decode(pair.substr(eq + 1));
+      out[key] =
+          eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1), PlusSign::space);
     }
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);

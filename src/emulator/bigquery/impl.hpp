@@ -219,7 +219,6 @@ struct Emulator::Impl {
 namespace detail {
 // "max_results" ⇒ "maxResults"; other names unchanged.
 [[nodiscard]] std::string camel_case(std::string_view name);
-[[nodiscard]] std::string url_decode(std::string_view s);
 [[nodiscard]] std::map<std::string, std::string> parse_query(std::string_view query);
 [[nodiscard]] std::string sha256_hex(std::string_view data);
 [[nodiscard]] std::string upper_location(std::string_view location);
