@@ -8,7 +8,9 @@
 //
 //   rebound::detail::RetryState state(policy, options);  // both must outlive it
 //   for (;;) {
-//     if (state.guarded() && (refused = state.admit())) return *refused;
+//     if (state.guarded()) {
+//       if (std::optional<Error> refused = state.admit()) return *refused;
+//     }
 //     auto r = call(state.begin_attempt());
 //     if (r) { state.on_success(); break; }
 //     Error e = r.error();
