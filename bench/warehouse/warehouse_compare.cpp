@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -66,12 +67,26 @@ void print(const std::vector<Row>& rows) {
   std::printf("(units: %s)\n", "ops/s or rows/s; ratio = rebound / reference");
 }
 
+// The naive baseline: a connection opened for one operation and closed after
+// it. A fresh warehouse per call does exactly that — its pool opens one
+// connection (the same non-blocking libpq connect, same settings) on first
+// use and closes it when the warehouse goes — so the product needs no
+// connect-per-operation mode of its own.
+rebound::Status on_fresh_connection(const std::string& url,
+                                    const std::function<rebound::Status(wh::Session&)>& fn) {
+  auto fresh = wh::make_postgres_warehouse({.url = url, .pool_size = 1});
+  if (!fresh) return rebound::fail(std::move(fresh.error()));
+  return (*fresh)->with_session(fn);
+}
+
 // Single thread: one statement per operation, pooled vs a new connection each time.
 Row pooled_vs_connect(const std::string& url) {
   auto pooled = must(wh::make_postgres_warehouse({.url = url, .pool_size = 1}), "pooled");
-  auto naive =
-      must(wh::make_postgres_warehouse({.url = url, .mode = wh::ConnectionMode::per_operation}),
-           "per-op");
+  auto select_one = [](wh::Session& s) -> rebound::Status {
+    auto r = s.execute("SELECT 1");
+    if (!r) return rebound::fail(std::move(r.error()));
+    return {};
+  };
   must(pooled->execute("SELECT 1"), "warm-up");
   constexpr int kPooled = 20000;
   constexpr int kNaive = 300;
@@ -79,7 +94,7 @@ Row pooled_vs_connect(const std::string& url) {
   for (int i = 0; i < kPooled; ++i) must(pooled->execute("SELECT 1"), "pooled SELECT");
   const double pooled_rate = kPooled / seconds_since(t0);
   t0 = Clock::now();
-  for (int i = 0; i < kNaive; ++i) must(naive->execute("SELECT 1"), "per-op SELECT");
+  for (int i = 0; i < kNaive; ++i) must(on_fresh_connection(url, select_one), "per-op SELECT");
   const double naive_rate = kNaive / seconds_since(t0);
   return {"PG: SELECT 1, pooled vs connect-per-op", pooled_rate, naive_rate, "ops/s", ">= 100x"};
 }
@@ -88,9 +103,6 @@ Row pooled_vs_connect(const std::string& url) {
 // closing) a new connection — the "client made once" figure of docs/pool.md.
 Row acquire_vs_connect(const std::string& url) {
   auto pooled = must(wh::make_postgres_warehouse({.url = url, .pool_size = 1}), "pooled");
-  auto naive =
-      must(wh::make_postgres_warehouse({.url = url, .mode = wh::ConnectionMode::per_operation}),
-           "per-op");
   auto nothing = [](wh::Session&) -> rebound::Status { return {}; };
   must(pooled->with_session(nothing), "warm-up");
   constexpr int kPooled = 200000;
@@ -99,7 +111,7 @@ Row acquire_vs_connect(const std::string& url) {
   for (int i = 0; i < kPooled; ++i) must(pooled->with_session(nothing), "lease");
   const double pooled_rate = kPooled / seconds_since(t0);
   t0 = Clock::now();
-  for (int i = 0; i < kNaive; ++i) must(naive->with_session(nothing), "connect");
+  for (int i = 0; i < kNaive; ++i) must(on_fresh_connection(url, nothing), "connect");
   const double naive_rate = kNaive / seconds_since(t0);
   return {"PG: get a connection, pool lease vs connect", pooled_rate, naive_rate, "ops/s",
           ">= 200x"};

@@ -162,6 +162,79 @@ std::optional<ServerRequest> parse_head(std::string_view head) {
   return request;
 }
 
+// Reads up to the blank line ending the head and parses it. nullopt when
+// the peer went away, the head passed 1 MiB, or it does not parse (then a
+// 400 was sent); the caller closes the connection.
+std::optional<ServerRequest> read_head(int fd, std::string& buffer) {
+  std::size_t head_end;
+  while ((head_end = buffer.find("\r\n\r\n")) == std::string::npos) {
+    if (buffer.size() > (std::size_t{1} << 20) || !read_more(fd, buffer)) return std::nullopt;
+  }
+  std::optional<ServerRequest> parsed = parse_head(std::string_view(buffer).substr(0, head_end));
+  buffer.erase(0, head_end + 4);
+  if (!parsed) {
+    send_all(fd, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  }
+  return parsed;
+}
+
+// Reads the body into request.body: chunked transfer coding, or
+// Content-Length (none: empty), answering `Expect: 100-continue` first.
+// False when the connection must close (peer gone, a bad chunk, or a
+// transfer coding other than chunked — then a 501 was sent).
+bool read_body(int fd, std::string& buffer, ServerRequest& request) {
+  const std::optional<std::string> coding = request.header("Transfer-Encoding");
+  const bool chunked = coding && iequals(*coding, "chunked");
+  if (coding && !chunked) {
+    send_all(fd, "HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    return false;
+  }
+  std::size_t content_length = 0;
+  if (auto cl = request.header("Content-Length")) {
+    content_length = static_cast<std::size_t>(std::strtoull(cl->c_str(), nullptr, 10));
+  }
+  if (auto expect = request.header("Expect"); expect && iequals(*expect, "100-continue")) {
+    if (!send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n")) return false;
+  }
+  if (chunked) {
+    std::optional<std::string> body = read_chunked(fd, buffer);
+    if (!body) return false;
+    request.body = std::move(*body);
+    return true;
+  }
+  while (buffer.size() < content_length) {
+    if (!read_more(fd, buffer)) return false;
+  }
+  request.body = buffer.substr(0, content_length);
+  buffer.erase(0, content_length);
+  return true;
+}
+
+// The next whole request on the connection, or nullopt to close it.
+std::optional<ServerRequest> read_request(int fd, std::string& buffer) {
+  std::optional<ServerRequest> request = read_head(fd, buffer);
+  if (!request || !read_body(fd, buffer, *request)) return std::nullopt;
+  return request;
+}
+
+// Status line and headers of `reply`, through the blank line: the reply's
+// own headers (a Date added when it has none), its Content-Length, and
+// `Connection: close` when `announce_close`.
+std::string response_head(const Reply& reply, bool announce_close) {
+  std::string out =
+      "HTTP/1.1 " + std::to_string(reply.status) + " " + reason_phrase(reply.status) + "\r\n";
+  bool has_date = false;
+  for (const auto& [name, value] : reply.headers) {
+    if (iequals(name, "Content-Length") || iequals(name, "Connection")) continue;
+    has_date = has_date || iequals(name, "Date");
+    out += name + ": " + value + "\r\n";
+  }
+  if (!has_date) out += "Date: " + http_date(std::chrono::system_clock::now()) + "\r\n";
+  out += "Content-Length: " + std::to_string(reply.body.size()) + "\r\n";
+  if (announce_close) out += "Connection: close\r\n";
+  return out + "\r\n";
+}
+
 }  // namespace
 
 std::optional<std::string> ServerRequest::header(std::string_view name) const {
@@ -372,129 +445,76 @@ void HttpServer::serve(int fd) {
   std::string buffer;
   const std::uint64_t connection = connection_ids_.fetch_add(1, std::memory_order_relaxed) + 1;
   for (std::uint64_t on_connection = 0;; ++on_connection) {
-    // Head.
-    std::size_t head_end;
-    while ((head_end = buffer.find("\r\n\r\n")) == std::string::npos) {
-      if (buffer.size() > (std::size_t{1} << 20) || !read_more(fd, buffer)) {
-        close_connection(fd, false);
-        return;
-      }
-    }
-    std::optional<ServerRequest> parsed = parse_head(std::string_view(buffer).substr(0, head_end));
-    buffer.erase(0, head_end + 4);
-    if (!parsed) {
-      send_all(fd, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    std::optional<ServerRequest> request = read_request(fd, buffer);
+    if (!request) {
       close_connection(fd, false);
       return;
     }
-    ServerRequest& request = *parsed;
-    // Body: chunked transfer coding, or Content-Length.
-    const bool chunked = request.header("Transfer-Encoding")
-                             .transform([](const std::string& v) { return iequals(v, "chunked"); })
-                             .value_or(false);
-    if (request.header("Transfer-Encoding") && !chunked) {
-      send_all(fd,
-               "HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-      close_connection(fd, false);
-      return;
-    }
-    std::size_t content_length = 0;
-    if (auto cl = request.header("Content-Length")) {
-      content_length = static_cast<std::size_t>(std::strtoull(cl->c_str(), nullptr, 10));
-    }
-    if (auto expect = request.header("Expect"); expect && iequals(*expect, "100-continue")) {
-      if (!send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n")) {
-        close_connection(fd, false);
-        return;
-      }
-    }
-    if (chunked) {
-      std::optional<std::string> body = read_chunked(fd, buffer);
-      if (!body) {
-        close_connection(fd, false);
-        return;
-      }
-      request.body = std::move(*body);
-    } else {
-      while (buffer.size() < content_length) {
-        if (!read_more(fd, buffer)) {
-          close_connection(fd, false);
-          return;
-        }
-      }
-      request.body = buffer.substr(0, content_length);
-      buffer.erase(0, content_length);
-    }
-    request.connection = connection;
-    request.on_connection = on_connection;
+    request->connection = connection;
+    request->on_connection = on_connection;
     requests_.fetch_add(1, std::memory_order_acq_rel);
-
-    const bool head = request.method == "HEAD";
-    const bool client_closes =
-        request.header("Connection")
-            .transform([](const std::string& v) { return iequals(v, "close"); })
-            .value_or(false);
-    Reply reply = reply_for(request);
-
-    switch (reply.fault) {
-      case Fault::drop:
-        close_connection(fd, false);
-        return;
-      case Fault::reset:
-        close_connection(fd, true);
-        return;
-      case Fault::delay:
-        if (wait_or_stop(reply.stall_for)) {
-          close_connection(fd, false);
-          return;
-        }
-        break;
-      case Fault::stall:
-        wait_or_stop(reply.stall_for);
-        close_connection(fd, false);
-        return;
-      case Fault::malformed_status:
-        send_all(fd, "HTTP/1.1 abc\r\n\r\n");
-        close_connection(fd, false);
-        return;
-      case Fault::oversized_body:
-        reply.body.assign(reply.oversized_bytes, 'x');
-        break;
-      case Fault::none:
-      case Fault::close_after:
-      case Fault::reset_mid_body:
-        break;
-    }
-
-    // close_after closes without announcing it (no "Connection: close"), as
-    // a server whose keep-alive timer fired does: the client only learns on reuse.
-    const bool close_after =
-        reply.fault == Fault::close_after || reply.fault == Fault::oversized_body || client_closes;
-    const bool announce_close = client_closes || reply.fault == Fault::oversized_body;
-    std::string out =
-        "HTTP/1.1 " + std::to_string(reply.status) + " " + reason_phrase(reply.status) + "\r\n";
-    bool has_date = false;
-    for (const auto& [name, value] : reply.headers) {
-      if (iequals(name, "Content-Length") || iequals(name, "Connection")) continue;
-      has_date = has_date || iequals(name, "Date");
-      out += name + ": " + value + "\r\n";
-    }
-    if (!has_date) out += "Date: " + http_date(std::chrono::system_clock::now()) + "\r\n";
-    out += "Content-Length: " + std::to_string(reply.body.size()) + "\r\n";
-    if (announce_close) out += "Connection: close\r\n";
-    out += "\r\n";
-    if (reply.fault == Fault::reset_mid_body) {
-      if (!head) out += std::string_view(reply.body).substr(0, reply.body.size() / 2);
-      send_all(fd, out);
-      close_connection(fd, true);
-      return;
-    }
-    if (!head) out += reply.body;
-    if (!send_all(fd, out) || close_after) {
-      close_connection(fd, false);
-      return;
-    }
+    Reply reply = reply_for(*request);
+    if (!apply_fault(fd, reply) || !send_reply(fd, reply, *request)) return;
   }
+}
+
+bool HttpServer::apply_fault(int fd, Reply& reply) {
+  switch (reply.fault) {
+    case Fault::drop:
+      close_connection(fd, false);
+      return false;
+    case Fault::reset:
+      close_connection(fd, true);
+      return false;
+    case Fault::delay:
+      if (wait_or_stop(reply.stall_for)) {
+        close_connection(fd, false);
+        return false;
+      }
+      return true;
+    case Fault::stall:
+      wait_or_stop(reply.stall_for);
+      close_connection(fd, false);
+      return false;
+    case Fault::malformed_status:
+      send_all(fd, "HTTP/1.1 abc\r\n\r\n");
+      close_connection(fd, false);
+      return false;
+    case Fault::oversized_body:
+      reply.body.assign(reply.oversized_bytes, 'x');
+      return true;
+    case Fault::none:
+    case Fault::close_after:
+    case Fault::reset_mid_body:
+      return true;
+  }
+  return true;
+}
+
+bool HttpServer::send_reply(int fd, const Reply& reply, const ServerRequest& request) {
+  const bool head = request.method == "HEAD";
+  const bool client_closes =
+      request.header("Connection")
+          .transform([](const std::string& v) { return iequals(v, "close"); })
+          .value_or(false);
+  // close_after closes without announcing it (no "Connection: close"), as
+  // a server whose keep-alive timer fired does: the client only learns on reuse.
+  const bool close_after =
+      reply.fault == Fault::close_after || reply.fault == Fault::oversized_body || client_closes;
+  const bool announce_close = client_closes || reply.fault == Fault::oversized_body;
+  std::string out = response_head(reply, announce_close);
+  if (reply.fault == Fault::reset_mid_body) {
+    if (!head) out += std::string_view(reply.body).substr(0, reply.body.size() / 2);
+    send_all(fd, out);
+    close_connection(fd, true);
+    return false;
+  }
+  if (!head) out += reply.body;
+  if (!send_all(fd, out) || close_after) {
+    close_connection(fd, false);
+    return false;
+  }
+  return true;
 }
 
 }  // namespace rebound::emulator

@@ -26,7 +26,7 @@
 
 #include "curl_easy.hpp"
 #include "rebound/http/async_client.hpp"
-#include "rebound/retry/retry_loop.hpp"
+#include "rebound/retry/internal/retry_state.hpp"
 #include "transfer.hpp"
 
 namespace rebound::http::detail {

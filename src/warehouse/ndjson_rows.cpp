@@ -40,14 +40,6 @@ struct ColumnState {
   bool saw_integer = false;  // an integer cell was stored (widened if the column is real)
 };
 
-std::optional<ColumnType> unify(ColumnType a, ColumnType b) {
-  if (a == b) return a;
-  const bool numeric_a = a == ColumnType::integer || a == ColumnType::real;
-  const bool numeric_b = b == ColumnType::integer || b == ColumnType::real;
-  if (numeric_a && numeric_b) return ColumnType::real;
-  return std::nullopt;
-}
-
 class FastRows {
  public:
   explicit FastRows(const JsonRowsOptions& options) : options_(options) {}

@@ -20,9 +20,13 @@
 #include "rebound/core/redact.hpp"
 #include "rebound/pool/lease_pool.hpp"
 #include "rebound/retry/classify.hpp"
+#include "rebound/warehouse/internal/sql_dialect.hpp"
 
 namespace rebound::warehouse {
 namespace {
+
+using detail::SqlDialect;
+constexpr SqlDialect kDialect = SqlDialect::postgresql;
 
 // Type OIDs from pg_type.h (stable since forever; the server header is not a
 // libpq dependency).
@@ -51,20 +55,6 @@ ColumnType type_from_oid(Oid oid) {
     default:
       return ColumnType::text;
   }
-}
-
-std::string_view pg_type(ColumnType t) {
-  switch (t) {
-    case ColumnType::boolean:
-      return "boolean";
-    case ColumnType::integer:
-      return "bigint";
-    case ColumnType::real:
-      return "double precision";
-    case ColumnType::text:
-      return "text";
-  }
-  return "text";
 }
 
 std::string trimmed(const char* s) {
@@ -323,8 +313,8 @@ Oid param_oid(const Value& v) {
 class PgSession final : public Session {
  public:
   using SteadyPoint = std::chrono::steady_clock::time_point;
-  // `statements`: the connection's prepared-statement cache (null for a
-  // connection made for one operation).
+  // `statements`: the connection's prepared-statement cache (null for the
+  // pool's validation probe, which runs unprepared).
   PgSession(PGconn* conn, Duration budget, StatementCache* statements = nullptr) noexcept
       : conn_(conn),
         statements_(statements),
@@ -535,11 +525,7 @@ class PgSession final : public Session {
 
   Status load(const TableName& table, const RowSet& rows) override {
     if (rows.schema.columns.empty()) return {};
-    std::string sql = "COPY " + table.quoted() + " (";
-    for (std::size_t c = 0; c < rows.schema.columns.size(); ++c) {
-      sql += (c ? ", " : "") + quote_identifier(rows.schema.columns[c].name);
-    }
-    sql += ") FROM STDIN";
+    const std::string sql = detail::load_sql(kDialect, table, rows.schema);
     const std::string doing = "loading rows into " + table.display();
     if (PQsendQuery(conn_, sql.c_str()) != 1) return fail(error_from(nullptr, doing));
     if (!flush())
@@ -617,11 +603,7 @@ class PgSession final : public Session {
 
   Result<std::optional<Schema>> describe(const TableName& table) override {
     const Value args[] = {table.quoted()};
-    auto r = query(
-        "SELECT a.attname::text, a.atttypid::int8, NOT a.attnotnull FROM pg_catalog.pg_attribute a "
-        "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
-        "ORDER BY a.attnum",
-        args);
+    auto r = query(detail::describe_sql(kDialect), args);
     if (!r) return fail(std::move(r.error()));
     if (r->rows.empty()) return std::optional<Schema>{};
     Schema schema;
@@ -636,22 +618,8 @@ class PgSession final : public Session {
 
   Status create_table(const TableName& table, const Schema& schema,
                       std::span<const std::string> keys, bool temporary) override {
-    std::string sql = temporary ? "CREATE TEMP TABLE " : "CREATE TABLE IF NOT EXISTS ";
-    sql += temporary ? quote_identifier(table.name) : table.quoted();
-    sql += " (";
-    for (std::size_t c = 0; c < schema.columns.size(); ++c) {
-      const Column& col = schema.columns[c];
-      sql += (c ? ", " : "") + quote_identifier(col.name) + " " + std::string(pg_type(col.type));
-      if (!col.nullable && !temporary) sql += " NOT NULL";
-    }
-    if (!keys.empty()) {
-      sql += ", PRIMARY KEY (";
-      for (std::size_t k = 0; k < keys.size(); ++k)
-        sql += (k ? ", " : "") + quote_identifier(keys[k]);
-      sql += ")";
-    }
-    sql += ")";
-    auto r = run(sql, {}, "creating table " + table.display());
+    auto r = run(detail::create_table_sql(kDialect, table, schema, keys, temporary), {},
+                 "creating table " + table.display());
     if (!r) return fail(std::move(r.error()));
     return {};
   }
@@ -659,16 +627,14 @@ class PgSession final : public Session {
   // The target's declared SQL type of each column ("timestamp with time
   // zone", "uuid", "jsonb", …): staging holds these as text, so the MERGE
   // casts to them (ISO-8601 text into timestamptz/date, JSON text into jsonb).
-  Result<std::vector<std::pair<std::string, std::string>>> declared_types(const TableName& table) {
+  Result<std::vector<detail::DeclaredType>> declared_types(const TableName& table) {
     const Value args[] = {table.quoted()};
-    auto r = query(
-        "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute "
-        "a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
-        args);
+    auto r = query(detail::declared_types_sql(), args);
     if (!r) return fail(std::move(r.error()));
-    std::vector<std::pair<std::string, std::string>> out;
+    std::vector<detail::DeclaredType> out;
     for (const Row& row : r->rows) {
-      out.emplace_back(std::get<std::string>(row[0]), std::get<std::string>(row[1]));
+      out.push_back(
+          {.column = std::get<std::string>(row[0]), .type = std::get<std::string>(row[1])});
     }
     return out;
   }
@@ -677,62 +643,30 @@ class PgSession final : public Session {
                              const Schema& columns, std::span<const std::string> keys) override {
     auto types = declared_types(target);
     if (!types) return fail(std::move(types.error()));
-    // s."col" cast to the target column's type (format_type's output is valid SQL).
-    auto source = [&](const std::string& name) {
-      const std::string q = "s." + quote_identifier(name);
-      for (const auto& [column, type] : *types) {
-        if (column == name) return "CAST(" + q + " AS " + type + ")";
-      }
-      return q;
-    };
-    std::string on;
-    for (const std::string& k : keys) {
-      on += (on.empty() ? "" : " AND ") + ("t." + quote_identifier(k) + " = " + source(k));
-    }
-    std::string cols;
-    std::string vals;
-    std::string updates;
-    for (const Column& c : columns.columns) {
-      const std::string q = quote_identifier(c.name);
-      cols += (cols.empty() ? "" : ", ") + q;
-      vals += (vals.empty() ? "" : ", ") + source(c.name);
-      if (std::find(keys.begin(), keys.end(), c.name) == keys.end()) {
-        updates += (updates.empty() ? "" : ", ") + (q + " = " + source(c.name));
-      }
-    }
     // Temporary tables are never auto-analyzed: without statistics the
     // planner assumes a big staging table, hash-joins it against a sequential
     // scan of the target, and under SERIALIZABLE a sequential scan takes a
     // predicate lock on the whole target, so every concurrent MERGE conflicts
     // with every other. With real row counts it probes the key index instead
-    // and only rows that really overlap conflict. The plan needs the row
-    // count and the keys' statistics only: a small sample of the key columns
-    // costs ~1 ms where a full ANALYZE of 100k staged rows costs ~40 ms.
-    std::string key_list;
-    for (const std::string& k : keys)
-      key_list += (key_list.empty() ? "" : ", ") + quote_identifier(k);
+    // and only rows that really overlap conflict. Only the keys, sampled.
     if (auto sampled =
-            run("SET LOCAL default_statistics_target = 10", {}, "analyzing " + staging.display());
+            run(std::string(detail::analyze_sample_sql()), {}, "analyzing " + staging.display());
         !sampled) {
       return fail(std::move(sampled.error()));
     }
-    const std::string sampled_columns = key_list.empty() ? "" : " (" + key_list + ")";
-    if (auto analyzed = run("ANALYZE " + staging.quoted() + sampled_columns, {},
-                            "analyzing " + staging.display());
+    if (auto analyzed =
+            run(detail::analyze_sql(staging, keys), {}, "analyzing " + staging.display());
         !analyzed) {
       return fail(std::move(analyzed.error()));
     }
-    std::string sql =
-        "MERGE INTO " + target.quoted() + " AS t USING " + staging.quoted() + " AS s ON " + on;
-    if (!updates.empty()) sql += " WHEN MATCHED THEN UPDATE SET " + updates;
-    sql += " WHEN NOT MATCHED THEN INSERT (" + cols + ") VALUES (" + vals + ")";
-    auto r = run(sql, {}, "merging into " + target.display());
+    auto r = run(detail::merge_sql(kDialect, staging, target, columns, keys, *types), {},
+                 "merging into " + target.display());
     if (!r) return fail(std::move(r.error()));
     return affected(r->get());
   }
 
   Status drop_table(const TableName& table) override {
-    auto r = run("DROP TABLE IF EXISTS " + table.quoted(), {}, "dropping " + table.display());
+    auto r = run(detail::drop_table_sql(table), {}, "dropping " + table.display());
     if (!r) return fail(std::move(r.error()));
     return {};
   }
@@ -757,7 +691,7 @@ class PgSession final : public Session {
 
  private:
   PGconn* conn_;
-  StatementCache* statements_;  // null for a connection made for one operation
+  StatementCache* statements_;  // null: run every statement unprepared
   Duration budget_;
   SteadyPoint deadline_;
   bool broken_ = false;
@@ -768,13 +702,11 @@ class PostgresWarehouse final : public Warehouse {
   PostgresWarehouse(PostgresOptions options, std::string display_url,
                     std::shared_ptr<pool::LeasePool<PgConnection>> pool)
       : options_(std::move(options)), url_(std::move(display_url)), pool_(std::move(pool)) {}
-  ~PostgresWarehouse() override {
-    if (pool_) pool_->close();
-  }
+  ~PostgresWarehouse() override { pool_->close(); }
 
   std::string_view backend() const noexcept override { return "postgresql"; }
   const std::string& display_url() const noexcept override { return url_; }
-  pool::PoolStats pool_stats() const override { return pool_ ? pool_->stats() : pool::PoolStats{}; }
+  pool::PoolStats pool_stats() const override { return pool_->stats(); }
 
   Status with_session(const std::function<Status(Session&)>& fn) override {
     return on_connection(options_.statement_timeout, [&](PgSession& s) { return fn(s); });
@@ -786,10 +718,8 @@ class PostgresWarehouse final : public Warehouse {
     if (options.timeout)
       budget = std::min(budget, std::max<Duration>(*options.timeout, Duration{1}));
     return on_connection(budget, [&](PgSession& s) -> Status {
-      const char* begin = options.isolation == Isolation::serializable
-                              ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
-                              : "BEGIN";
-      if (auto r = s.run(begin, {}, "beginning transaction"); !r) return fail(std::move(r.error()));
+      if (auto r = s.run(detail::begin_sql(kDialect, options), {}, "beginning transaction"); !r)
+        return fail(std::move(r.error()));
       Status result = fn(s);
       if (result) {
         auto r = s.run("COMMIT", {}, "committing");
@@ -812,12 +742,6 @@ class PostgresWarehouse final : public Warehouse {
   // transient 57014 and the connection is dropped.
   template <class F>
   Status on_connection(Duration budget, F&& fn) {
-    if (options_.mode == ConnectionMode::per_operation) {
-      auto conn = connect(options_.url, url_, options_.connect_timeout, options_.statement_timeout);
-      if (!conn) return fail(std::move(conn.error()));
-      PgSession session((*conn)->get(), budget);
-      return fn(session);
-    }
     auto lease = acquire();
     if (!lease) return fail(std::move(lease.error()));
     PgSession session((*lease)->get(), budget, &(*lease)->statements());
@@ -871,27 +795,23 @@ Result<std::shared_ptr<Warehouse>> make_postgres_warehouse(PostgresOptions optio
   PQconninfoFree(parsed);
   if (options.pool_size == 0) return fail(Error::permanent("PostgreSQL pool_size must be >= 1"));
 
-  std::shared_ptr<pool::LeasePool<PgConnection>> pool;
-  if (options.mode == ConnectionMode::pooled) {
-    auto made = pool::LeasePool<PgConnection>::make(
-        {.name = "postgresql " + display,
-         .max_size = options.pool_size,
-         .acquire_timeout = options.acquire_timeout,
-         .validate_after_idle = options.validate_after_idle},
-        {.create =
-             [url = options.url, display, timeout = options.connect_timeout,
-              stmt = options.statement_timeout]() { return connect(url, display, timeout, stmt); },
-         .validate =
-             [](PgConnection& c) {
-               if (!c.alive()) return false;
-               PgSession probe(c.get(), std::chrono::seconds{5});
-               return probe.run("SELECT 1", {}, "validating").has_value();
-             }});
-    if (!made) return fail(std::move(made.error()));
-    pool = std::move(*made);
-  }
+  auto pool = pool::LeasePool<PgConnection>::make(
+      {.name = "postgresql " + display,
+       .max_size = options.pool_size,
+       .acquire_timeout = options.acquire_timeout,
+       .validate_after_idle = options.validate_after_idle},
+      {.create = [url = options.url, display, timeout = options.connect_timeout,
+                  stmt =
+                      options.statement_timeout]() { return connect(url, display, timeout, stmt); },
+       .validate =
+           [](PgConnection& c) {
+             if (!c.alive()) return false;
+             PgSession probe(c.get(), std::chrono::seconds{5});
+             return probe.run("SELECT 1", {}, "validating").has_value();
+           }});
+  if (!pool) return fail(std::move(pool.error()));
   return std::shared_ptr<Warehouse>(
-      std::make_shared<PostgresWarehouse>(std::move(options), display, std::move(pool)));
+      std::make_shared<PostgresWarehouse>(std::move(options), display, std::move(*pool)));
 }
 
 }  // namespace rebound::warehouse

@@ -10,9 +10,13 @@
 
 #include "rebound/pool/lease_pool.hpp"
 #include "rebound/retry/classify.hpp"
+#include "rebound/warehouse/internal/sql_dialect.hpp"
 
 namespace rebound::warehouse {
 namespace {
+
+using detail::SqlDialect;
+constexpr SqlDialect kDialect = SqlDialect::sqlite;
 
 Error sqlite_error(sqlite3* db, std::string_view doing) {
   const int code = db ? sqlite3_extended_errcode(db) : SQLITE_CANTOPEN;
@@ -66,20 +70,6 @@ Result<std::unique_ptr<SqliteConnection>> open_connection(const SqliteOptions& o
     }
   }
   return conn;
-}
-
-std::string_view decl_type(ColumnType t) {
-  switch (t) {
-    case ColumnType::boolean:
-      return "BOOLEAN";
-    case ColumnType::integer:
-      return "INTEGER";
-    case ColumnType::real:
-      return "REAL";
-    case ColumnType::text:
-      return "TEXT";
-  }
-  return "TEXT";
 }
 
 // SQLite's declared type -> our type, by SQLite's own affinity rules (plus BOOL).
@@ -233,18 +223,7 @@ class SqliteSession final : public Session {
 
   Status load(const TableName& table, const RowSet& rows) override {
     if (rows.schema.columns.empty()) return {};
-    std::string sql = "INSERT INTO " + table.quoted() + " (";
-    std::string values;
-    for (std::size_t c = 0; c < rows.schema.columns.size(); ++c) {
-      if (c) {
-        sql += ", ";
-        values += ", ";
-      }
-      sql += quote_identifier(rows.schema.columns[c].name);
-      values += "?" + std::to_string(c + 1);
-    }
-    sql += ") VALUES (" + values + ")";
-    auto stmt = prepare(sql);
+    auto stmt = prepare(detail::load_sql(kDialect, table, rows.schema));
     if (!stmt) return fail(std::move(stmt.error()));
     // A savepoint makes the load all-or-nothing inside or outside a transaction.
     if (auto st = exec_plain("SAVEPOINT rebound_load", "starting load into " + table.display());
@@ -274,8 +253,7 @@ class SqliteSession final : public Session {
 
   Result<std::optional<Schema>> describe(const TableName& table) override {
     const Value args[] = {table.name, table.schema.empty() ? std::string("main") : table.schema};
-    auto r =
-        query("SELECT name, type, \"notnull\" FROM pragma_table_info($1, $2) ORDER BY cid", args);
+    auto r = query(detail::describe_sql(kDialect), args);
     if (!r) return fail(std::move(r.error()));
     if (r->rows.empty()) return std::optional<Schema>{};
     Schema schema;
@@ -289,51 +267,18 @@ class SqliteSession final : public Session {
 
   Status create_table(const TableName& table, const Schema& schema,
                       std::span<const std::string> keys, bool temporary) override {
-    std::string sql = temporary ? "CREATE TEMP TABLE " : "CREATE TABLE IF NOT EXISTS ";
-    // Temporary tables live in the "temp" schema; SQLite wants it unqualified here.
-    sql += temporary ? quote_identifier(table.name) : table.quoted();
-    sql += " (";
-    for (std::size_t c = 0; c < schema.columns.size(); ++c) {
-      const Column& col = schema.columns[c];
-      if (c) sql += ", ";
-      sql += quote_identifier(col.name) + " " + std::string(decl_type(col.type));
-      if (!col.nullable && !temporary) sql += " NOT NULL";
-    }
-    if (!keys.empty()) {
-      sql += ", PRIMARY KEY (";
-      for (std::size_t k = 0; k < keys.size(); ++k)
-        sql += (k ? ", " : "") + quote_identifier(keys[k]);
-      sql += ")";
-    }
-    sql += ")";
-    auto r = execute(sql, {});
+    auto r = execute(detail::create_table_sql(kDialect, table, schema, keys, temporary), {});
     if (!r) return fail(std::move(r.error()));
     return {};
   }
 
   Result<std::int64_t> merge(const TableName& staging, const TableName& target,
                              const Schema& columns, std::span<const std::string> keys) override {
-    std::string cols;
-    std::string updates;
-    for (const Column& c : columns.columns) {
-      const std::string q = quote_identifier(c.name);
-      cols += (cols.empty() ? "" : ", ") + q;
-      if (std::find(keys.begin(), keys.end(), c.name) == keys.end()) {
-        updates += (updates.empty() ? "" : ", ") + q + " = excluded." + q;
-      }
-    }
-    std::string key_list;
-    for (const std::string& k : keys)
-      key_list += (key_list.empty() ? "" : ", ") + quote_identifier(k);
-    // "WHERE true" resolves the parser ambiguity between a join's ON and upsert's ON CONFLICT.
-    std::string sql = "INSERT INTO " + target.quoted() + " (" + cols + ") SELECT " + cols +
-                      " FROM " + staging.quoted() + " WHERE true ON CONFLICT (" + key_list +
-                      ") DO " + (updates.empty() ? "NOTHING" : "UPDATE SET " + updates);
-    return execute(sql, {});
+    return execute(detail::merge_sql(kDialect, staging, target, columns, keys), {});
   }
 
   Status drop_table(const TableName& table) override {
-    auto r = execute("DROP TABLE IF EXISTS " + table.quoted(), {});
+    auto r = execute(detail::drop_table_sql(table), {});
     if (!r) return fail(std::move(r.error()));
     return {};
   }
@@ -371,7 +316,7 @@ class SqliteWarehouse final : public Warehouse {
     SqliteSession session(db);
     // SQLite transactions are always serializable; IMMEDIATE takes the write
     // lock now, so a busy database fails fast here, before any work.
-    if (auto st = session.exec_plain(options.write ? "BEGIN IMMEDIATE" : "BEGIN",
+    if (auto st = session.exec_plain(detail::begin_sql(kDialect, options),
                                      "beginning transaction on " + options_.path);
         !st)
       return st;

@@ -10,6 +10,7 @@
 //   auto server = HttpServer::start().value();
 //   server->script("/flaky", {Reply::status_only(503), Reply::status_only(503),
 //                             Reply::text(200, "ok")});
+//   auto client = rebound::http::Client::make({}).value();  // retries 503 (3 attempts)
 //   auto r = client->get(server->url("/flaky"));     // succeeds on attempt 3
 //   EXPECT_EQ(server->requests_served(), 3u);
 //   EXPECT_EQ(server->connections_accepted(), 1u);   // keep-alive held
@@ -128,7 +129,13 @@ class HttpServer {
  private:
   HttpServer() = default;
   void accept_loop();
+  // One connection's life: read a request, answer it (or misbehave), repeat.
   void serve(int fd);
+  // Acts out the reply's fault before anything is sent; false when that
+  // closed the connection.
+  bool apply_fault(int fd, Reply& reply);
+  // Sends the reply; false when the connection was closed after it.
+  bool send_reply(int fd, const Reply& reply, const ServerRequest& request);
   [[nodiscard]] Reply reply_for(const ServerRequest& request);
   void close_connection(int fd, bool reset);
   // Waits up to `d`; returns early (true) when the server is stopping.

@@ -6,13 +6,15 @@
 // failed creation is not cached: its waiters get the error, and the next
 // call tries again.
 //
-//   auto cache = rebound::pool::KeyedCache<rebound::pool::ClientKey, Warehouse>::make({
-//       .create = [](const rebound::pool::ClientKey& k) { return connect(k.project(),
-//       k.location()); }, .on_conflict = [](const auto& cached, const auto& asked) { log(cached,
-//       asked); },
+// clang-format off
+//   using rebound::pool::ClientKey;
+//   auto cache = rebound::pool::KeyedCache<ClientKey, Warehouse>::make({
+//       .create = [](const ClientKey& k) { return connect(k.project(), k.location()); },
+//       .on_conflict = [](const ClientKey& cached, const ClientKey& asked) { log(cached, asked); },
 //   }).value();
-//   auto key = rebound::pool::ClientKey::make("My-Project", "us").value();  // build once
-//   rebound::Result<std::shared_ptr<Warehouse>> wh = cache->client(key);    // ~10 ns when cached
+//   auto key = ClientKey::make("My-Project", "us").value();               // build once
+//   rebound::Result<std::shared_ptr<Warehouse>> wh = cache->client(key);  // ~10 ns when cached
+// clang-format on
 //
 // A cached lookup is lock-free and writes no shared memory: the key -> client
 // map is an immutable snapshot (FrozenMap) published through an atomic pointer and

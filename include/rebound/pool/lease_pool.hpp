@@ -43,6 +43,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -203,6 +204,18 @@ class LeasePool : public std::enable_shared_from_this<LeasePool<T>> {
   using Iterator = typename List::iterator;
 
   void give_back(Iterator it, bool broken) noexcept;
+  // acquire()'s steps; both enter and leave with `lock` held.
+  // 1. Hands out an idle connection (most recently used first), evicting
+  //    expired ones and validating one idle too long (outside the lock).
+  //    nullopt: no idle connection is left; `restart` set: a validation
+  //    failed while unlocked, so look at the whole state again.
+  [[nodiscard]] std::optional<Result<Lease<T>>> take_idle(std::unique_lock<std::mutex>& lock,
+                                                          TimePoint& now, bool& restart,
+                                                          std::vector<std::unique_ptr<T>>& doomed);
+  // 2. Creates a connection in a slot reserved by the caller (create() runs
+  //    outside the lock) and leases it, or returns why not.
+  [[nodiscard]] Result<Lease<T>> create_leased(std::unique_lock<std::mutex>& lock,
+                                               std::vector<std::unique_ptr<T>>& doomed);
   [[nodiscard]] std::size_t live_locked() const noexcept {
     return idle_.size() + leased_.size() + connecting_ + closing_;
   }

@@ -1,12 +1,15 @@
 // PoolFailure and PoolStats — what a LeasePool reports: the typed reason an
 // acquire failed, and the counters tests and metrics read.
 //
+// clang-format off
 //   using rebound::pool::PoolFailure;
-//   auto lease = connections->acquire();
+//   auto lease = connections->acquire();   // connections: a shared_ptr<LeasePool<Conn>>
 //   if (!lease && rebound::pool::pool_failure(lease.error()) == PoolFailure::timeout)
 //     log("pool exhausted: " + lease.error().message);
-//   rebound::pool::PoolStats s = connections->stats();
-//   s.in_use;  s.idle;  s.timeouts;  s.evictions;
+//   const rebound::pool::PoolStats s = connections->stats();
+//   log(std::to_string(s.in_use) + " in use, " + std::to_string(s.idle) + " idle, " +
+//       std::to_string(s.timeouts) + " timeouts, " + std::to_string(s.evictions) + " evictions");
+// clang-format on
 //
 // Errors produced by the pool itself carry their PoolFailure as a typed
 // Error::reason (and, for humans, source "pool" and code to_string(f));

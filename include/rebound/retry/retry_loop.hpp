@@ -27,138 +27,31 @@
 //
 // Callables that throw go through retry_throwing(), an adapter over the same core.
 //
+// What the callable learns is an Attempt (attempt.hpp); the per-call inputs
+// (operation name, clock, sleeper, seed, stop token) are RetryOptions
+// (retry_options.hpp); the result carries a RetryReport (retry_report.hpp).
+// The engine that makes the decisions is internal
+// (internal/retry_state.hpp, detail::RetryState).
+//
 // Thread safety: retry() is reentrant; each call owns its state. The policy
 // is read-only; its budget and on_retry hook must be thread-safe (they are
 // shared by every concurrent call).
 #pragma once
 
-#include <array>
-#include <cstdint>
 #include <exception>
 #include <functional>
-#include <optional>
-#include <stop_token>
-#include <string>
-#include <string_view>
 #include <type_traits>
 #include <utility>
+#include <variant>
 
-#include "rebound/core/clock.hpp"
 #include "rebound/core/error.hpp"
-#include "rebound/retry/backoff.hpp"
+#include "rebound/retry/attempt.hpp"
+#include "rebound/retry/internal/retry_state.hpp"
 #include "rebound/retry/policy.hpp"
+#include "rebound/retry/retry_options.hpp"
+#include "rebound/retry/retry_report.hpp"
 
 namespace rebound {
-
-enum class GiveUpReason : std::uint8_t {
-  none,              // succeeded
-  not_retriable,     // the class is not retried by this policy
-  class_limit,       // the class reached its ClassRule::max_attempts
-  attempt_limit,     // RetryPolicy::max_attempts reached
-  deadline,          // the next sleep would pass the deadline
-  budget_exhausted,  // the shared RetryBudget refused
-  cancelled,         // options.stop was requested
-  circuit_open,      // the policy's circuit breaker refused the attempt
-  send_rate,         // the policy's rate limiter refused (wait over its max_wait)
-};
-
-[[nodiscard]] std::string_view to_string(GiveUpReason r) noexcept;
-
-struct RetryReport {
-  int attempts = 0;
-  std::array<int, kErrorClassCount> failures{};  // per ErrorClass
-  Duration slept{};
-  Duration elapsed{};
-  GiveUpReason gave_up = GiveUpReason::none;
-
-  [[nodiscard]] int failures_of(ErrorClass c) const noexcept {
-    return failures[static_cast<std::size_t>(c)];
-  }
-  [[nodiscard]] int retries() const noexcept { return attempts > 0 ? attempts - 1 : 0; }
-};
-
-// What the callable learns about the attempt it is running.
-struct Attempt {
-  int number = 1;  // 1-based
-  // The time this attempt may take: min(attempt_timeout, time to the
-  // deadline), when the policy sets an attempt timeout; nullopt otherwise.
-  std::optional<Duration> time_left;
-};
-
-struct RetryOptions {
-  std::string_view operation = {};    // "merging into stats.box" — used in give-up messages
-  Clock* clock = nullptr;             // default: coarse_steady_clock(), ms resolution
-  Sleeper* sleeper = nullptr;         // default: real_sleeper()
-  std::optional<std::uint64_t> seed;  // jitter seed; default: fresh entropy per call
-  std::stop_token stop = {};          // cancels the loop: checked between attempts, ends sleeps
-};
-
-template <class T>
-struct RetryOutcome {
-  Result<T> value;
-  RetryReport report;
-
-  explicit operator bool() const noexcept { return value.has_value(); }
-  [[nodiscard]] const Error& error() const { return value.error(); }
-};
-
-namespace detail {
-
-// The non-template engine: every decision of the loop lives here, so the
-// template below is only "call, ask, sleep".
-class RetryState {
- public:
-  RetryState(const RetryPolicy& policy, const RetryOptions& options) noexcept;
-
-  // True when admit() has anything to check (a stop token, a breaker, a limiter).
-  [[nodiscard]] bool guarded() const noexcept { return guarded_; }
-  // Before an attempt: the stop token, the rate limiter (may sleep), the
-  // circuit breaker. Returns the error that ends the loop, or nullopt to go on.
-  [[nodiscard]] std::optional<Error> admit();
-  [[nodiscard]] Attempt begin_attempt() noexcept;
-  void on_success() noexcept;
-  // Returns the delay to sleep before the next attempt, or nullopt to give
-  // up (then `error` has been rewritten into the final error).
-  [[nodiscard]] std::optional<Duration> on_failure(Error& error);
-  // Sleeps (interruptibly when a stop token is set). Returns false when
-  // cancelled; then `error` has been rewritten into the final error.
-  [[nodiscard]] bool sleep(Duration d, Error& error);
-  [[nodiscard]] const RetryReport& report() const noexcept { return report_; }
-
- private:
-  [[nodiscard]] Backoff& backoff_for(std::size_t rule_index);
-  [[nodiscard]] Rng& rng();
-  [[nodiscard]] Sleeper& sleeper() const noexcept;
-  void give_up(GiveUpReason why, Error& error);
-  [[nodiscard]] Error refused(GiveUpReason why, Error error);
-  [[nodiscard]] Error cancelled(std::string what);
-
-  const RetryPolicy& policy_;
-  const RetryOptions& options_;  // the caller's, alive for the whole loop: no stop_token copy
-  Clock* clock_;
-  TimePoint start_;
-  RetryReport report_;
-  std::optional<Rng> rng_;                        // seeded lazily: the success path never pays
-  std::optional<Rng> pushback_rng_;               // split off rng_ on the first hint
-  std::vector<std::optional<Backoff>> backoffs_;  // one per rule, created on first use
-  bool guarded_ = false;
-  CircuitPermit permit_{};
-};
-
-template <class F>
-decltype(auto) invoke_attempt(F& f, const Attempt& a) {
-  if constexpr (std::is_invocable_v<F&, const Attempt&>) {
-    return f(a);
-  } else {
-    return f();
-  }
-}
-
-template <class F>
-using attempt_result_t =
-    std::remove_cvref_t<decltype(invoke_attempt(std::declval<F&>(), Attempt{}))>;
-
-}  // namespace detail
 
 // Runs f until it succeeds or the policy gives up. f returns Result<T>.
 template <class F>

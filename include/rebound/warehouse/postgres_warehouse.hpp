@@ -23,10 +23,6 @@
 // Loads use COPY … FROM STDIN in text format (tabs, newlines, backslashes
 // escaped; NULL as \N).
 //
-// ConnectionMode::per_operation opens and closes a connection for every
-// callback: the naive baseline for benchmarks and the fleet comparison. Do
-// not use it for real work.
-//
 // Thread safety: thread-safe, as Warehouse.
 #pragma once
 
@@ -38,8 +34,6 @@
 #include "rebound/warehouse/warehouse.hpp"
 
 namespace rebound::warehouse {
-
-enum class ConnectionMode : std::uint8_t { pooled, per_operation };
 
 struct PostgresOptions {
   std::string url;  // postgresql://user[:password]@host[:port]/db[?params]
@@ -54,7 +48,6 @@ struct PostgresOptions {
   // as statement_timeout and tcp_user_timeout (keepalives on: 10 s idle,
   // 5 s interval, 3 probes). A URL's own options= / keepalives* win.
   Duration statement_timeout = std::chrono::seconds{60};
-  ConnectionMode mode = ConnectionMode::pooled;
 };
 
 // Validates options and returns a warehouse. No connection is opened until the

@@ -45,6 +45,10 @@ using Row = std::vector<Value>;  // cells in Schema order
 [[nodiscard]] inline bool is_null(const Value& v) noexcept {
   return std::holds_alternative<Null>(v);
 }
+// The type of a column that holds values of types a and b, by the inference
+// rule above: the same type stays; integer and real widen to real; any other
+// mix is a conflict (nullopt).
+[[nodiscard]] std::optional<ColumnType> unify(ColumnType a, ColumnType b) noexcept;
 // The column type a non-null value has; nullopt for null.
 [[nodiscard]] std::optional<ColumnType> type_of(const Value& v) noexcept;
 // Human-readable rendering for messages and tests: null, true, 42, 0.5, "text".

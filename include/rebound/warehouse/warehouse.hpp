@@ -8,11 +8,14 @@
 // policy can act on it directly.
 //
 // clang-format off
-//   auto wh = rebound::warehouse::open_warehouse("sqlite:///tmp/stats.db").value();
-//   rebound::warehouse::Value id = std::int64_t{7};
-//   auto n = wh->execute("UPDATE box SET seen = true WHERE id = $1", {&id, 1});
-//   auto st = wh->transaction({.isolation = Isolation::serializable}, [&](Session& s) -> Status {
-//     if (auto r = s.execute("DELETE FROM box WHERE id = $1", {&id, 1}); !r) return fail(r.error());
+//   using namespace rebound::warehouse;
+//   auto wh = open_warehouse("sqlite:///tmp/stats.db").value();
+//   const Value id = std::int64_t{7};
+//   auto n = wh->execute("UPDATE box SET seen = true WHERE id = $1", {&id, 1});  // rows changed
+//   auto st = wh->transaction({.isolation = Isolation::serializable},
+//                             [&](Session& s) -> rebound::Status {
+//     if (auto r = s.execute("DELETE FROM box WHERE id = $1", {&id, 1}); !r)
+//       return rebound::fail(r.error());
 //     return {};
 //   });  // committed when the callback succeeds, rolled back when it fails
 // clang-format on

@@ -9,32 +9,14 @@
 #include <openssl/x509.h>
 
 #include "impl.hpp"
+#include "rebound/core/base64url.hpp"
+#include "rebound/core/percent_decode.hpp"
 
 namespace rebound::emulator::bigquery {
 
 using namespace detail;
 
 namespace {
-
-std::optional<std::string> base64url_decode(std::string_view in) {
-  std::string s(in);
-  for (char& c : s) {
-    if (c == '-')
-      c = '+';
-    else if (c == '_')
-      c = '/';
-  }
-  while (s.size() % 4 != 0) s += '=';
-  std::string out(s.size() * 3 / 4 + 3, '\0');
-  const int n =
-      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
-  if (n < 0) return std::nullopt;
-  std::size_t pad = 0;
-  for (auto it = s.rbegin(); it != s.rend() && *it == '='; ++it) ++pad;
-  out.resize(static_cast<std::size_t>(n) - pad);
-  return out;
-}
 
 struct PKeyDeleter {
   void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
@@ -106,8 +88,8 @@ std::map<std::string, std::string> parse_form(const std::string& body) {
     const auto amp = rest.find('&');
     const auto pair = rest.substr(0, amp);
     const auto eq = pair.find('=');
-    out[url_decode(pair.substr(0, eq))] =
-        eq == std::string_view::npos ? "" : url_decode(pair.substr(eq + 1));
+    out[percent_decode(pair.substr(0, eq), PlusSign::space)] =
+        eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1), PlusSign::space);
     if (amp == std::string_view::npos) break;
     rest.remove_prefix(amp + 1);
   }

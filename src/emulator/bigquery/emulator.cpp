@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "impl.hpp"
+#include "rebound/core/percent_decode.hpp"
 
 namespace rebound::emulator::bigquery {
 
@@ -28,31 +29,16 @@ std::string camel_case(std::string_view name) {
   return out;
 }
 
-std::string url_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else if (s[i] == '+') {
-      out += ' ';
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 std::map<std::string, std::string> parse_query(std::string_view query) {
   std::map<std::string, std::string> out;
   while (!query.empty()) {
     const auto amp = query.find('&');
     const std::string_view pair = query.substr(0, amp);
     const auto eq = pair.find('=');
-    const std::string key = camel_case(url_decode(pair.substr(0, eq)));
+    const std::string key = camel_case(percent_decode(pair.substr(0, eq), PlusSign::space));
     if (!key.empty()) {
-      out[key] = eq == std::string_view::npos ? "" : url_decode(pair.substr(eq + 1));
+      out[key] =
+          eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1), PlusSign::space);
     }
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
@@ -193,114 +179,139 @@ Reply Emulator::Impl::control(const ServerRequest& request) {
   const std::string what = request.path.substr(std::string_view("/__emulator/").size());
   const json body = json::parse(request.body.empty() ? "{}" : request.body, nullptr, false);
   if (body.is_discarded()) return error_reply(BqError::invalid("control body is not JSON"));
-  if (what == "faults" && request.method == "POST") {
-    auto parsed = parse_faults(request.body);
+  const std::string& method = request.method;
+  std::optional<Reply> reply;
+  if (what == "faults") reply = control_faults(method, request.body);
+  if (what == "reset" && method == "POST") {
+    reset_locked();
+    reply = json_reply(200, json{{"reset", true}});
+  }
+  if (what == "clock") reply = control_clock(method, body);
+  if (what == "requests") reply = control_requests(method);
+  if (what == "sql" && method == "POST") reply = control_sql(body);
+  if (what == "seed" && method == "POST") reply = control_seed(body);
+  if (reply) return std::move(*reply);
+  return error_reply(
+      BqError::not_found("Not found: control route " + request.method + " " + request.path));
+}
+
+// POST arms more fault rules, DELETE disarms them all, GET lists them.
+std::optional<Reply> Emulator::Impl::control_faults(const std::string& method,
+                                                    const std::string& body) {
+  if (method == "POST") {
+    auto parsed = parse_faults(body);
     if (!parsed) return error_reply(parsed.error());
     for (auto& rule : *parsed) fault_rules.push_back(std::move(rule));
     return json_reply(200, json{{"armed", fault_rules.size()}});
   }
-  if (what == "faults" && request.method == "DELETE") {
+  if (method == "DELETE") {
     fault_rules.clear();
     return json_reply(200, json{{"armed", 0}});
   }
-  if (what == "faults" && request.method == "GET") {
-    json list = json::array();
-    for (const auto& f : fault_rules) {
-      list.push_back(json{{"method", f.method},
-                          {"path", f.path_text},
-                          {"seen", f.seen},
-                          {"fired", f.fired},
-                          {"action", f.action}});
+  if (method != "GET") return std::nullopt;
+  json list = json::array();
+  for (const auto& f : fault_rules) {
+    list.push_back(json{{"method", f.method},
+                        {"path", f.path_text},
+                        {"seen", f.seen},
+                        {"fired", f.fired},
+                        {"action", f.action}});
+  }
+  return json_reply(200, json{{"faults", list}});
+}
+
+// Any method reads the clock; POST first sets it ({"nowMs"}: freeze there)
+// or moves it ({"advanceMs"}: the frozen time, else the offset).
+Reply Emulator::Impl::control_clock(const std::string& method, const json& body) {
+  if (method == "POST") {
+    if (auto ms = body.contains("nowMs") ? to_int(body["nowMs"]) : std::nullopt) {
+      frozen_ms = *ms;
+    } else if (auto by = body.contains("advanceMs") ? to_int(body["advanceMs"]) : std::nullopt) {
+      if (frozen_ms)
+        *frozen_ms += *by;
+      else
+        clock_offset_ms += *by;
+    } else {
+      return error_reply(
+          BqError::invalid("clock needs {\"advanceMs\": n} or {\"nowMs\": unix_ms}"));
     }
-    return json_reply(200, json{{"faults", list}});
+    changed.notify_all();
   }
-  if (what == "reset" && request.method == "POST") {
-    reset_locked();
-    return json_reply(200, json{{"reset", true}});
-  }
-  if (what == "clock") {
-    if (request.method == "POST") {
-      if (auto ms = body.contains("nowMs") ? to_int(body["nowMs"]) : std::nullopt) {
-        frozen_ms = *ms;
-      } else if (auto by = body.contains("advanceMs") ? to_int(body["advanceMs"]) : std::nullopt) {
-        if (frozen_ms)
-          *frozen_ms += *by;
-        else
-          clock_offset_ms += *by;
-      } else {
-        return error_reply(
-            BqError::invalid("clock needs {\"advanceMs\": n} or {\"nowMs\": unix_ms}"));
-      }
-      changed.notify_all();
-    }
-    return json_reply(200,
-                      json{{"nowMs", std::to_string(now())}, {"frozen", frozen_ms.has_value()}});
-  }
-  if (what == "requests" && request.method == "GET") {
-    json list = json::array();
-    for (const auto& e : log) {
-      list.push_back(json{{"method", e.method},
-                          {"path", e.path},
-                          {"query", e.query},
-                          {"contentType", e.content_type},
-                          {"authorization", e.had_authorization},
-                          {"bodySha256", e.body_sha256},
-                          {"bodyHead", e.body_head},
-                          {"status", e.status},
-                          {"fault", e.fault}});
-    }
-    return json_reply(200, json{{"requests", list}});
-  }
-  if (what == "requests" && request.method == "DELETE") {
+  return json_reply(200, json{{"nowMs", std::to_string(now())}, {"frozen", frozen_ms.has_value()}});
+}
+
+// GET lists the request log, DELETE clears it.
+std::optional<Reply> Emulator::Impl::control_requests(const std::string& method) {
+  if (method == "DELETE") {
     log.clear();
     return json_reply(200, json::object());
   }
-  if (what == "sql" && request.method == "POST") {
-    const std::string sql = body.value("query", "");
-    auto plan = store->plan(sql, body.value("projectId", options.project), json());
-    if (!plan) return error_reply(plan.error());
-    if (plan->statement_type != "SELECT") {
-      return error_reply(BqError::invalid_query("/__emulator/sql runs read-only SELECTs only"));
-    }
-    auto out = store->execute(sql, body.value("projectId", options.project), json(), {});
-    if (!out) return error_reply(out.error());
-    json rows = json::array();
-    for (const json& row : out->rows) {
-      json obj = json::object();
-      for (std::size_t c = 0; c < out->fields.size(); ++c)
-        obj[out->fields[c]["name"].get<std::string>()] = row[c];
-      rows.push_back(std::move(obj));
-    }
-    return json_reply(200, json{{"rows", rows}});
+  if (method != "GET") return std::nullopt;
+  json list = json::array();
+  for (const auto& e : log) {
+    list.push_back(json{{"method", e.method},
+                        {"path", e.path},
+                        {"query", e.query},
+                        {"contentType", e.content_type},
+                        {"authorization", e.had_authorization},
+                        {"bodySha256", e.body_sha256},
+                        {"bodyHead", e.body_head},
+                        {"status", e.status},
+                        {"fault", e.fault}});
   }
-  if (what == "seed" && request.method == "POST") {
-    const std::string project = body.value("projectId", options.project);
-    for (const json& d : body.value("datasets", json::array())) {
-      auto r = store->create_dataset(
-          project,
-          json{{"datasetReference", {{"datasetId", d.value("datasetId", "")}}},
-               {"location", d.value("location", "US")}},
-          "US");
-      if (!r && r.error().status != 409) return error_reply(r.error());
-    }
-    for (const json& t : body.value("tables", json::array())) {
-      TableRef ref{project, t.value("datasetId", ""), t.value("tableId", "")};
-      auto info =
-          store->create_table(ref, t.value("schema", json::object()).value("fields", json::array()),
-                              std::nullopt, json::object(), true);
-      if (!info) return error_reply(info.error());
-      std::vector<std::vector<json>> rows;
-      for (const json& row : t.value("rows", json::array())) {
-        auto converted = store->convert_row(info->fields, row, false);
-        if (!converted) return error_reply(converted.error());
-        rows.push_back(std::move(*converted));
-      }
-      if (auto ins = store->insert_rows(*info, rows); !ins) return error_reply(ins.error());
-    }
-    return json_reply(200, json{{"seeded", true}});
+  return json_reply(200, json{{"requests", list}});
+}
+
+// A read-only SELECT against the store, rows as objects keyed by column.
+Reply Emulator::Impl::control_sql(const json& body) {
+  const std::string sql = body.value("query", "");
+  auto plan = store->plan(sql, body.value("projectId", options.project), json());
+  if (!plan) return error_reply(plan.error());
+  if (plan->statement_type != "SELECT") {
+    return error_reply(BqError::invalid_query("/__emulator/sql runs read-only SELECTs only"));
   }
-  return error_reply(
-      BqError::not_found("Not found: control route " + request.method + " " + request.path));
+  auto out = store->execute(sql, body.value("projectId", options.project), json(), {});
+  if (!out) return error_reply(out.error());
+  json rows = json::array();
+  for (const json& row : out->rows) {
+    json obj = json::object();
+    for (std::size_t c = 0; c < out->fields.size(); ++c)
+      obj[out->fields[c]["name"].get<std::string>()] = row[c];
+    rows.push_back(std::move(obj));
+  }
+  return json_reply(200, json{{"rows", rows}});
+}
+
+// Creates the body's datasets (existing ones kept) and tables with their rows.
+Reply Emulator::Impl::control_seed(const json& body) {
+  const std::string project = body.value("projectId", options.project);
+  for (const json& d : body.value("datasets", json::array())) {
+    auto r =
+        store->create_dataset(project,
+                              json{{"datasetReference", {{"datasetId", d.value("datasetId", "")}}},
+                                   {"location", d.value("location", "US")}},
+                              "US");
+    if (!r && r.error().status != 409) return error_reply(r.error());
+  }
+  for (const json& t : body.value("tables", json::array())) {
+    if (auto seeded = seed_table(project, t); !seeded) return error_reply(seeded.error());
+  }
+  return json_reply(200, json{{"seeded", true}});
+}
+
+BqResult<void> Emulator::Impl::seed_table(const std::string& project, const json& t) {
+  TableRef ref{project, t.value("datasetId", ""), t.value("tableId", "")};
+  auto info =
+      store->create_table(ref, t.value("schema", json::object()).value("fields", json::array()),
+                          std::nullopt, json::object(), true);
+  if (!info) return std::unexpected(info.error());
+  std::vector<std::vector<json>> rows;
+  for (const json& row : t.value("rows", json::array())) {
+    auto converted = store->convert_row(info->fields, row, false);
+    if (!converted) return std::unexpected(converted.error());
+    rows.push_back(std::move(*converted));
+  }
+  return store->insert_rows(*info, rows);
 }
 
 // ---- public API ----

@@ -134,7 +134,17 @@ struct Emulator::Impl {
   [[nodiscard]] detail::Reply json_reply(int status, const detail::json& body) const;
   [[nodiscard]] detail::Reply error_reply(const detail::BqError& e) const;
   [[nodiscard]] detail::Reply handle(const detail::ServerRequest& request);
+  // The control plane under /__emulator/ (docs/emulator-bigquery.md), one
+  // step per route; nullopt: the route has no such method.
   [[nodiscard]] detail::Reply control(const detail::ServerRequest& request);
+  [[nodiscard]] std::optional<detail::Reply> control_faults(const std::string& method,
+                                                            const std::string& body);
+  [[nodiscard]] detail::Reply control_clock(const std::string& method, const detail::json& body);
+  [[nodiscard]] std::optional<detail::Reply> control_requests(const std::string& method);
+  [[nodiscard]] detail::Reply control_sql(const detail::json& body);
+  [[nodiscard]] detail::Reply control_seed(const detail::json& body);
+  [[nodiscard]] detail::BqResult<void> seed_table(const std::string& project,
+                                                  const detail::json& table);
   void reset_locked();
 
   // routes.cpp
@@ -219,7 +229,6 @@ struct Emulator::Impl {
 namespace detail {
 // "max_results" ⇒ "maxResults"; other names unchanged.
 [[nodiscard]] std::string camel_case(std::string_view name);
-[[nodiscard]] std::string url_decode(std::string_view s);
 [[nodiscard]] std::map<std::string, std::string> parse_query(std::string_view query);
 [[nodiscard]] std::string sha256_hex(std::string_view data);
 [[nodiscard]] std::string upper_location(std::string_view location);

@@ -1,6 +1,7 @@
 // REST dispatch (both path prefixes), datasets, tables, tabledata.list and
 // insertAll with its streaming buffer.
 #include "impl.hpp"
+#include "rebound/core/percent_decode.hpp"
 
 namespace rebound::emulator::bigquery {
 
@@ -16,7 +17,7 @@ std::vector<std::string> split_path(std::string_view path) {
       continue;
     }
     const auto slash = path.find('/');
-    out.push_back(url_decode(path.substr(0, slash)));
+    out.push_back(percent_decode(path.substr(0, slash), PlusSign::space));
     if (slash == std::string_view::npos) break;
     path.remove_prefix(slash);
   }

@@ -1,27 +1,11 @@
 // bigquery:// URL parsing. See config.hpp.
 #include "rebound/warehouse/bigquery/config.hpp"
 
+#include "rebound/core/percent_decode.hpp"
 #include "rebound/pool/client_key.hpp"
 #include "rebound/warehouse/identifier.hpp"
 
 namespace rebound::bigquery {
-namespace {
-
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 Result<std::string> validate_endpoint(std::string_view endpoint, std::string_view where) {
   std::string e(endpoint);

@@ -7,28 +7,21 @@
 #include "rebound/warehouse/bigquery/api_error.hpp"
 
 namespace rebound::bigquery {
-namespace {
-
-Duration scaled(Duration d, double scale) {
-  return std::max(Duration{1000},
-                  Duration{static_cast<Duration::rep>(static_cast<double>(d.count()) * scale)});
-}
-
-}  // namespace
 
 RetryPolicy request_retry_policy(double scale) {
-  return RetryPolicy{
-      .rules = {ClassRule{.classes = {ErrorClass::transient, ErrorClass::rate_limited},
-                          .initial = scaled(std::chrono::seconds{1}, scale),
-                          .maximum = scaled(std::chrono::seconds{60}, scale),
-                          .multiplier = 2.0,
-                          .backoff = BackoffKind::full_jitter,
-                          .max_attempts = 10}},
-      .deadline = scaled(std::chrono::seconds{600}, scale),
-      .max_attempts = 0,
-      .attempt_timeout = std::nullopt,
-      .budget = nullptr,
-      .on_retry = nullptr};
+  return policies::scaled(
+      RetryPolicy{.rules = {ClassRule{.classes = {ErrorClass::transient, ErrorClass::rate_limited},
+                                      .initial = std::chrono::seconds{1},
+                                      .maximum = std::chrono::seconds{60},
+                                      .multiplier = 2.0,
+                                      .backoff = BackoffKind::full_jitter,
+                                      .max_attempts = 10}},
+                  .deadline = std::chrono::seconds{600},
+                  .max_attempts = 0,
+                  .attempt_timeout = std::nullopt,
+                  .budget = nullptr,
+                  .on_retry = nullptr},
+      scale);
 }
 
 Result<std::shared_ptr<http::Client>> make_http_client(std::size_t max_connections) {

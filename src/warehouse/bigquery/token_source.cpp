@@ -37,25 +37,22 @@ bool retryable_token_failure(const ApiError& e) {
          e.reason == "temporarily_unavailable";
 }
 
-Duration scaled(Duration d, double scale) {
-  return Duration{static_cast<Duration::rep>(static_cast<double>(d.count()) * scale)};
-}
-
 }  // namespace
 
 RetryPolicy token_retry_policy(double scale) {
-  return RetryPolicy{
-      .rules = {ClassRule{.classes = {ErrorClass::transient, ErrorClass::rate_limited},
-                          .initial = scaled(std::chrono::seconds{1}, scale),
-                          .maximum = scaled(std::chrono::seconds{4}, scale),
-                          .multiplier = 2.0,
-                          .backoff = BackoffKind::equal_jitter,
-                          .max_attempts = 3}},
-      .deadline = scaled(std::chrono::seconds{60}, scale),
-      .max_attempts = 3,
-      .attempt_timeout = std::nullopt,
-      .budget = nullptr,
-      .on_retry = nullptr};
+  return policies::scaled(
+      RetryPolicy{.rules = {ClassRule{.classes = {ErrorClass::transient, ErrorClass::rate_limited},
+                                      .initial = std::chrono::seconds{1},
+                                      .maximum = std::chrono::seconds{4},
+                                      .multiplier = 2.0,
+                                      .backoff = BackoffKind::equal_jitter,
+                                      .max_attempts = 3}},
+                  .deadline = std::chrono::seconds{60},
+                  .max_attempts = 3,
+                  .attempt_timeout = std::nullopt,
+                  .budget = nullptr,
+                  .on_retry = nullptr},
+      scale);
 }
 
 Result<std::shared_ptr<TokenSource>> TokenSource::make(Credentials credentials,

@@ -66,47 +66,9 @@ Result<Lease<T>> LeasePool<T>::acquire(Duration timeout) {
     if (closed_) return finish(fail(detail::closed_error(options_)));
 
     // 1. An idle connection, most recently used first.
-    bool retry_loop = false;
-    while (!idle_.empty()) {
-      Iterator it = idle_.begin();
-      if (now - it->created_at > options_.max_lifetime) {
-        evict_locked(it, idle_, &PoolStats::evicted_lifetime, doomed);
-        continue;
-      }
-      const bool needs_validation =
-          hooks_.validate && now - it->last_used > options_.validate_after_idle;
-      leased_.splice(leased_.end(), idle_, it);
-      it->state = ConnectionState::leased;
-      it->last_used = now;
-      it->leak_reported = false;
-      if (needs_validation) {
-        // Validate outside the lock (it may do a round trip); the connection
-        // sits in leased_ meanwhile, so it keeps its slot and nobody else gets it.
-        lock.unlock();
-        bool valid = false;
-        try {
-          valid = hooks_.validate(*it->conn);
-        } catch (...) {
-          valid = false;
-        }
-        lock.lock();
-        if (!valid) {
-          evict_locked(it, leased_, &PoolStats::evicted_idle_invalid, doomed);
-          retry_loop = true;  // state may have changed while unlocked: start over
-          now = clock_->now();
-          break;
-        }
-        if (closed_) {  // closed while we validated: the connection goes, no lease
-          retire_locked(std::move(it->conn), doomed);
-          leased_.erase(it);
-          return finish(fail(detail::closed_error(options_)));
-        }
-        it->last_used = clock_->now();
-      }
-      ++counters_.reused;
-      return finish(Lease<T>(this->shared_from_this(), it));
-    }
-    if (retry_loop) continue;
+    bool restart = false;
+    if (auto taken = take_idle(lock, now, restart, doomed)) return finish(std::move(*taken));
+    if (restart) continue;
     if (!doomed.empty()) {
       // Evicted connections hold their slots until destroyed (the server
       // still counts them); destroy them, then look again.
@@ -119,37 +81,7 @@ Result<Lease<T>> LeasePool<T>::acquire(Duration timeout) {
     // 2. Room for a new connection: reserve the slot, create outside the lock.
     if (live_locked() < options_.max_size) {
       ++connecting_;
-      lock.unlock();
-      Result<std::unique_ptr<T>> created = fail(detail::broken_error(options_, "create() threw"));
-      try {
-        created = hooks_.create();
-      } catch (const std::exception& e) {
-        created = fail(detail::broken_error(options_, std::string("create() threw: ") + e.what()));
-      } catch (...) {
-      }
-      if (created && !*created) {
-        created = fail(detail::broken_error(options_, "create() returned no connection"));
-      }
-      const TimePoint created_at = clock_->now();
-      lock.lock();
-      --connecting_;
-      if (!created) {
-        // Free the slot for someone else's retry (this is how a restart heals).
-        ++counters_.create_failures;
-        if (waiting_ > 0) available_.notify_one();
-        return finish(fail(std::move(created.error())));
-      }
-      if (closed_) {
-        retire_locked(std::move(*created), doomed);
-        return finish(fail(detail::closed_error(options_)));
-      }
-      ++counters_.created;
-      leased_.push_back(detail::PooledConnection<T>{.conn = std::move(*created),
-                                                    .created_at = created_at,
-                                                    .last_used = created_at,
-                                                    .state = ConnectionState::leased,
-                                                    .leak_reported = false});
-      return finish(Lease<T>(this->shared_from_this(), std::prev(leased_.end())));
+      return finish(create_leased(lock, doomed));
     }
 
     // 3. Full: wait for a return or a freed slot, until the real deadline.
@@ -178,6 +110,88 @@ Result<Lease<T>> LeasePool<T>::acquire(Duration timeout) {
     // Loop: no FIFO hand-off, so re-check everything (spurious wake-ups,
     // another thread taking the connection first, close()).
   }
+}
+
+template <class T>
+std::optional<Result<Lease<T>>> LeasePool<T>::take_idle(std::unique_lock<std::mutex>& lock,
+                                                        TimePoint& now, bool& restart,
+                                                        std::vector<std::unique_ptr<T>>& doomed) {
+  while (!idle_.empty()) {
+    Iterator it = idle_.begin();
+    if (now - it->created_at > options_.max_lifetime) {
+      evict_locked(it, idle_, &PoolStats::evicted_lifetime, doomed);
+      continue;
+    }
+    const bool needs_validation =
+        hooks_.validate && now - it->last_used > options_.validate_after_idle;
+    leased_.splice(leased_.end(), idle_, it);
+    it->state = ConnectionState::leased;
+    it->last_used = now;
+    it->leak_reported = false;
+    if (needs_validation) {
+      // Validate outside the lock (it may do a round trip); the connection
+      // sits in leased_ meanwhile, so it keeps its slot and nobody else gets it.
+      lock.unlock();
+      bool valid = false;
+      try {
+        valid = hooks_.validate(*it->conn);
+      } catch (...) {
+        valid = false;
+      }
+      lock.lock();
+      if (!valid) {
+        evict_locked(it, leased_, &PoolStats::evicted_idle_invalid, doomed);
+        restart = true;  // state may have changed while unlocked: start over
+        now = clock_->now();
+        return std::nullopt;
+      }
+      if (closed_) {  // closed while we validated: the connection goes, no lease
+        retire_locked(std::move(it->conn), doomed);
+        leased_.erase(it);
+        return fail(detail::closed_error(options_));
+      }
+      it->last_used = clock_->now();
+    }
+    ++counters_.reused;
+    return Lease<T>(this->shared_from_this(), it);
+  }
+  return std::nullopt;
+}
+
+template <class T>
+Result<Lease<T>> LeasePool<T>::create_leased(std::unique_lock<std::mutex>& lock,
+                                             std::vector<std::unique_ptr<T>>& doomed) {
+  lock.unlock();
+  Result<std::unique_ptr<T>> created = fail(detail::broken_error(options_, "create() threw"));
+  try {
+    created = hooks_.create();
+  } catch (const std::exception& e) {
+    created = fail(detail::broken_error(options_, std::string("create() threw: ") + e.what()));
+  } catch (...) {
+  }
+  if (created && !*created) {
+    created = fail(detail::broken_error(options_, "create() returned no connection"));
+  }
+  const TimePoint created_at = clock_->now();
+  lock.lock();
+  --connecting_;
+  if (!created) {
+    // Free the slot for someone else's retry (this is how a restart heals).
+    ++counters_.create_failures;
+    if (waiting_ > 0) available_.notify_one();
+    return fail(std::move(created.error()));
+  }
+  if (closed_) {
+    retire_locked(std::move(*created), doomed);
+    return fail(detail::closed_error(options_));
+  }
+  ++counters_.created;
+  leased_.push_back(detail::PooledConnection<T>{.conn = std::move(*created),
+                                                .created_at = created_at,
+                                                .last_used = created_at,
+                                                .state = ConnectionState::leased,
+                                                .leak_reported = false});
+  return Lease<T>(this->shared_from_this(), std::prev(leased_.end()));
 }
 
 template <class T>

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "rebound/core/base64url.hpp"  // base64url, base64url_decode (JWT parts)
 #include "rebound/core/error.hpp"
 
 namespace rebound::bigquery {
@@ -29,11 +30,6 @@ struct JwtClaims {
   std::int64_t issued_at = 0;   // iat, seconds since the epoch
   std::int64_t expires_at = 0;  // exp, at most iat + 3600
 };
-
-// base64url without padding.
-[[nodiscard]] std::string base64url(std::string_view bytes);
-// Inverse of base64url (padding tolerated); nullopt-like error on bad input.
-[[nodiscard]] Result<std::string> base64url_decode(std::string_view text);
 
 // The RSASSA-PKCS1-v1_5 SHA-256 signature of `data` (raw bytes). Errors
 // (permanent) never contain the key.
