@@ -1,0 +1,28 @@
+// GET run report — what `rebound get` prints for a run (get_run.hpp): per
+// URL the status counts, errors and mean connect/TLS/first-byte/total times,
+// then the latency percentiles (metrics::percentile), requests/s, and the
+// connection reuse. URLs and header values are redacted; the JSON text is
+// valid whatever bytes an error message holds (bad UTF-8 becomes U+FFFD).
+//
+//   auto report = rebound::http::run_gets(options).value();
+//   rebound::http::print_get_report(std::cout, options, report);
+//   std::cout << rebound::http::get_report_json(options, report) << "\n";
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+
+#include "rebound/http/get_run.hpp"
+
+namespace rebound::http {
+
+// The text report: one block per URL, then three summary lines.
+void print_get_report(std::ostream& out, const GetRunOptions& options, const GetRunReport& report);
+
+// The JSON document ({"urls", "headers", "summary"}), indented by 2.
+[[nodiscard]] std::string get_report_json(const GetRunOptions& options,
+                                          const GetRunReport& report);
+
+}  // namespace rebound::http
