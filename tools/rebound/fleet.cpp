@@ -121,30 +121,6 @@ int exit_code_for(const fleet::CompareFailure& f) {
   return kFailure;
 }
 
-void print_text(const FleetArgs& args, const fleet::Comparison& c) {
-  const fleet::Workload& w = c.options.workload;
-  std::cout << fmt::format(
-      "rebound fleet: {} processors x {} batches x {} rows over {} keys; warehouse {}; source "
-      "{}\n"
-      "retry delays scaled x{} (the reference presets' 1 s is {} ms here); simulated network "
-      "round trip {} ms{}\n\n",
-      w.processors, w.batches, w.rows, w.key_space, redact_url(c.options.warehouse_url),
-      c.builtin_source ? "built-in (faults injected)" : redact_url(c.options.source_url),
-      args.scale, 1000 * args.scale, args.latency_ms,
-      c.builtin_source && args.trigger_ms > 0
-          ? fmt::format("; trigger: the source answers 503 from {} ms for {} ms of each run",
-                        args.trigger_after_ms, args.trigger_ms)
-          : std::string());
-  print_table(std::cout, c.rows);
-  std::cout << "\n"
-            << (c.pass ? "PASS: the rebound way meets every target\n"
-                       : "FAIL: the rebound way missed a target\n");
-  for (const fleet::RunStats* r : {&c.naive, &c.rebound}) {
-    for (const std::string& e : r->sample_errors)
-      std::cout << "  " << r->mode << " error: " << e << "\n";
-  }
-}
-
 // The --plot and --metrics files; false (after saying why) when one cannot be written.
 bool write_files(const FleetArgs& args, const fleet::Comparison& c,
                  const metrics::Registry& registry) {
@@ -194,7 +170,7 @@ int run_fleet_command(const FleetArgs& args) {
   if (args.json) {
     std::cout << json_text(fleet::to_json(*done), 2) << "\n";
   } else {
-    print_text(args, *done);
+    fleet::print_text(std::cout, *done);
   }
   if (!write_files(args, *done, registry)) return kFailure;
   if (run_error != kOk) return run_error;
@@ -208,15 +184,14 @@ void add_fleet_command(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "fleet",
       "Run N concurrent processors the naive way and the rebound way; print the success table");
-  cmd->add_option("--processors,-n", args->processors, "concurrent processors (threads)")
-      ->capture_default_str();
-  cmd->add_option("--batches", args->batches, "batches each processor fetches and writes")
-      ->capture_default_str();
-  cmd->add_option("--rows", args->rows, "records per batch")->capture_default_str();
+  // --help shows every default (the flags' and empty strings' show nothing).
+  cmd->option_defaults()->always_capture_default();
+  cmd->add_option("--processors,-n", args->processors, "concurrent processors (threads)");
+  cmd->add_option("--batches", args->batches, "batches each processor fetches and writes");
+  cmd->add_option("--rows", args->rows, "records per batch");
   cmd->add_option("--keys", args->keys,
-                  "distinct keys (0: a third of all records, so writers overlap)")
-      ->capture_default_str();
-  cmd->add_option("--seed", args->seed, "workload and fault seed")->capture_default_str();
+                  "distinct keys (0: a third of all records, so writers overlap)");
+  cmd->add_option("--seed", args->seed, "workload and fault seed");
   cmd->add_option("--warehouse", args->warehouse,
                   "warehouse URL: a SQLite path or sqlite:///path, postgresql://…, "
                   "bigquery://PROJECT/DATASET, or bigquery-emulator (an in-process BigQuery "
@@ -224,29 +199,22 @@ void add_fleet_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--source", args->source,
                   "base URL of a real source serving GET /batch?processor=P&batch=B");
   cmd->add_option("--error-rate", args->faults.error_rate,
-                  "built-in source: share of 503 responses")
-      ->capture_default_str();
+                  "built-in source: share of 503 responses");
   cmd->add_option("--throttle-rate", args->faults.throttle_rate,
-                  "built-in source: share of 429 + Retry-After")
-      ->capture_default_str();
+                  "built-in source: share of 429 + Retry-After");
   cmd->add_option("--drop-rate", args->faults.drop_rate,
-                  "built-in source: share of dropped connections")
-      ->capture_default_str();
-  cmd->add_option("--slow-rate", args->faults.slow_rate, "built-in source: share of slow responses")
-      ->capture_default_str();
-  cmd->add_option("--latency-ms", args->latency_ms, "built-in source: simulated network round trip")
-      ->capture_default_str();
+                  "built-in source: share of dropped connections");
+  cmd->add_option("--slow-rate", args->faults.slow_rate,
+                  "built-in source: share of slow responses");
+  cmd->add_option("--latency-ms", args->latency_ms,
+                  "built-in source: simulated network round trip");
   cmd->add_option("--trigger-after-ms", args->trigger_after_ms,
-                  "built-in source: the outage starts this far into each run")
-      ->capture_default_str();
+                  "built-in source: the outage starts this far into each run");
   cmd->add_option(
-         "--trigger-ms", args->trigger_ms,
-         "built-in source: the outage (every /batch answered 503) lasts this long; 0 = none")
-      ->capture_default_str();
-  cmd->add_option("--scale", args->scale, "retry delays = the reference presets' seconds x scale")
-      ->capture_default_str();
-  cmd->add_option("--pool-size", args->pool_size, "rebound: warehouse connections per URL")
-      ->capture_default_str();
+      "--trigger-ms", args->trigger_ms,
+      "built-in source: the outage (every /batch answered 503) lasts this long; 0 = none");
+  cmd->add_option("--scale", args->scale, "retry delays = the reference presets' seconds x scale");
+  cmd->add_option("--pool-size", args->pool_size, "rebound: warehouse connections per URL");
   cmd->add_flag("--json", args->json, "print one JSON document instead of the table");
   cmd->add_flag("--quiet,-q", args->quiet, "no progress bar");
   cmd->add_option("--plot", args->plot, "write the retry timeline of both runs as SVG");
