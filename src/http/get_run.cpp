@@ -221,9 +221,7 @@ Result<GetRunReport> run_gets(const GetRunOptions& requested) {
   if (!checked) return fail(std::move(checked.error()));
   const GetRunOptions& options = *checked;
   const auto start = SteadyClock::now();
-  auto seconds = [&] {
-    return std::chrono::duration<double>(SteadyClock::now() - start).count();
-  };
+  auto seconds = [&] { return std::chrono::duration<double>(SteadyClock::now() - start).count(); };
   if (options.engine == GetEngine::blocking) {
     auto made = Client::make(get_run_client_options(options));
     if (!made) return fail(std::move(made.error()));

@@ -21,8 +21,8 @@ int first_size(const HerdSweep& s) {
 Status check_herd_sweep(const HerdSweep& s) {
   if (s.step <= 0) return fail(invalid(fmt::format("step must be > 0 (got {})", s.step)));
   if (s.clients_max <= 0 || s.clients_max > kMaxHerdClients) {
-    return fail(invalid(fmt::format("clients_max must be in 1..{} (got {})", kMaxHerdClients,
-                                    s.clients_max)));
+    return fail(invalid(
+        fmt::format("clients_max must be in 1..{} (got {})", kMaxHerdClients, s.clients_max)));
   }
   if (s.clients_min < 0 || s.clients_min > s.clients_max) {
     return fail(invalid(fmt::format("clients_min must be in [1, clients_max = {}] (got {})",

@@ -100,7 +100,8 @@ std::expected<LoadDone, LoadFailure> load_ndjson(const LoadOptions& o,
   out.report.elapsed = std::chrono::steady_clock::now() - started;  // reading included
   if (!out) {
     Error& e = out.status.error();
-    const LoadStage stage = e.reason.as<WriteRefusal>() ? LoadStage::rows_refused : LoadStage::write_failed;
+    const LoadStage stage =
+        e.reason.as<WriteRefusal>() ? LoadStage::rows_refused : LoadStage::write_failed;
     return stop(stage, std::move(e), shown, out.report);
   }
   return LoadDone{.report = out.report, .table = table->display(), .warehouse = shown};

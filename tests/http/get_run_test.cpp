@@ -35,8 +35,8 @@ class GetRunTest : public ::testing::Test {
  protected:
   GetRunOptions options(std::vector<std::string> paths, std::size_t count,
                         std::size_t concurrency) {
-    GetRunOptions o{.count = count, .concurrency = concurrency, .clock = &clock_,
-                    .sleeper = &clock_};
+    GetRunOptions o{
+        .count = count, .concurrency = concurrency, .clock = &clock_, .sleeper = &clock_};
     for (const std::string& p : paths) o.urls.push_back(server_->url(p));
     return o;
   }

@@ -22,8 +22,7 @@ using rebound::testing::IsOk;
 
 TEST(HerdSweep, SizesRunFromTheFirstToTheLargestByStep) {
   EXPECT_EQ(herd_sizes({.clients_max = 100, .step = 25}), (std::vector<int>{25, 50, 75, 100}));
-  EXPECT_EQ(herd_sizes({.clients_min = 3, .clients_max = 10, .step = 4}),
-            (std::vector<int>{3, 7}));
+  EXPECT_EQ(herd_sizes({.clients_min = 3, .clients_max = 10, .step = 4}), (std::vector<int>{3, 7}));
   EXPECT_EQ(herd_sizes({.clients_max = 5, .step = 10}), (std::vector<int>{5}))
       << "a step above the largest herd starts at the largest herd";
   EXPECT_EQ(herd_sizes({.clients_max = 2147483647, .step = 2147483000}),
@@ -33,8 +32,8 @@ TEST(HerdSweep, SizesRunFromTheFirstToTheLargestByStep) {
 
 TEST(HerdSweep, StrategiesDefaultToAllAndCountOnce) {
   EXPECT_EQ(sweep_strategies({}), herd_strategies());
-  const HerdSweep sweep{.strategies = {BackoffKind::full_jitter, BackoffKind::exponential,
-                                       BackoffKind::full_jitter}};
+  const HerdSweep sweep{
+      .strategies = {BackoffKind::full_jitter, BackoffKind::exponential, BackoffKind::full_jitter}};
   EXPECT_EQ(sweep_strategies(sweep),
             (std::vector<BackoffKind>{BackoffKind::full_jitter, BackoffKind::exponential}));
 }
@@ -111,26 +110,34 @@ TEST(HerdTable, PrintsOneLinePerRowWithTheMeansPerRun) {
 
 TEST(OverloadReport, TableAndJsonHaveARowPerProtection) {
   const OverloadOptions options{};
-  const std::vector<OverloadRow> rows = {
-      {.protection = Protection::none, .offered = 100, .calls = 400, .goodput = 0.25,
-       .amplification = 4},
-      {.protection = Protection::all, .offered = 100, .calls = 110, .goodput = 0.95,
-       .amplification = 1.1, .recovered = 1500ms}};
+  const std::vector<OverloadRow> rows = {{.protection = Protection::none,
+                                          .offered = 100,
+                                          .calls = 400,
+                                          .goodput = 0.25,
+                                          .amplification = 4},
+                                         {.protection = Protection::all,
+                                          .offered = 100,
+                                          .calls = 110,
+                                          .goodput = 0.95,
+                                          .amplification = 1.1,
+                                          .recovered = 1500ms}};
   std::ostringstream out;
   print_overload_table(out, options, rows);
   const std::string text = out.str();
-  EXPECT_TRUE(text.starts_with("rebound herd --scenario overload: seed 1, 8 clients offer 700 "
-                               "req/s to a server of 1000 req/s (10 slots, queue 1000).\n"))
+  EXPECT_TRUE(
+      text.starts_with("rebound herd --scenario overload: seed 1, 8 clients offer 700 "
+                       "req/s to a server of 1000 req/s (10 slots, queue 1000).\n"))
       << text;
   EXPECT_NE(text.find("none            100      400    0.250          4.00"), std::string::npos)
       << text;
   EXPECT_NE(text.find("never"), std::string::npos);
   EXPECT_NE(text.find("1500 ms"), std::string::npos);
   const nlohmann::ordered_json doc = overload_json(rows);
-  EXPECT_EQ(doc.dump(),
-            R"({"scenario":"overload","rows":[{"protection":"none","calls":400,"offered":100,)"
-            R"("goodput":0.25,"amplification":4.0,"recovered_ms":null},{"protection":"all",)"
-            R"("calls":110,"offered":100,"goodput":0.95,"amplification":1.1,"recovered_ms":1500}]})");
+  EXPECT_EQ(
+      doc.dump(),
+      R"({"scenario":"overload","rows":[{"protection":"none","calls":400,"offered":100,)"
+      R"("goodput":0.25,"amplification":4.0,"recovered_ms":null},{"protection":"all",)"
+      R"("calls":110,"offered":100,"goodput":0.95,"amplification":1.1,"recovered_ms":1500}]})");
 }
 
 }  // namespace

@@ -27,8 +27,12 @@ class NdjsonLoad : public ::testing::Test {
     return path;
   }
   LoadOptions options(const std::string& file) {
-    return {.file = file, .warehouse_url = db_, .table = "stats", .keys = {"day"},
-            .create_table = true, .retry_scale = 0.001};
+    return {.file = file,
+            .warehouse_url = db_,
+            .table = "stats",
+            .keys = {"day"},
+            .create_table = true,
+            .retry_scale = 0.001};
   }
   std::int64_t count_rows() {
     auto wh = open_warehouse(db_);

@@ -67,11 +67,12 @@ std::optional<http::GetRunOptions> check_args(const GetArgs& args) {
       .concurrency = static_cast<std::size_t>(args.concurrency),
       .engine = args.blocking ? http::GetEngine::blocking : http::GetEngine::async,
       .event_threads = static_cast<std::size_t>(args.event_threads),
-      .hedge_after = args.hedge_ms > 0 ? std::chrono::duration_cast<Duration>(
-                                             std::chrono::duration<double, std::milli>(args.hedge_ms))
-                                       : Duration::zero(),
-      .timeout = std::chrono::duration_cast<Duration>(
-          std::chrono::duration<double>(args.timeout_seconds)),
+      .hedge_after = args.hedge_ms > 0
+                         ? std::chrono::duration_cast<Duration>(
+                               std::chrono::duration<double, std::milli>(args.hedge_ms))
+                         : Duration::zero(),
+      .timeout =
+          std::chrono::duration_cast<Duration>(std::chrono::duration<double>(args.timeout_seconds)),
       .tls = {.ca_file = args.cacert, .insecure_skip_verify = args.insecure}};
   for (const std::string& line : args.headers) {
     auto header = parse_header_option(line);

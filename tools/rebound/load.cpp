@@ -70,18 +70,18 @@ int report_error(const LoadArgs& args, const warehouse::LoadFailure& f) {
 
 int run_load(const LoadArgs& args) {
   ProgressBar progress(true);  // over the three steps: read, parse and check, write
-  auto done = warehouse::load_ndjson(
-      {.file = args.file,
-       .warehouse_url = args.into,
-       .table = args.table,
-       .keys = args.keys,
-       .create_table = args.create,
-       .retry_scale = args.retry_scale,
-       .statement_timeout = std::chrono::duration_cast<Duration>(
-           std::chrono::duration<double>(args.statement_timeout_s))},
-      [&](const std::string& what, int step, int steps) {
-        progress.show(what, static_cast<std::uint64_t>(step), static_cast<std::uint64_t>(steps));
-      });
+  auto done = warehouse::load_ndjson({.file = args.file,
+                                      .warehouse_url = args.into,
+                                      .table = args.table,
+                                      .keys = args.keys,
+                                      .create_table = args.create,
+                                      .retry_scale = args.retry_scale,
+                                      .statement_timeout = std::chrono::duration_cast<Duration>(
+                                          std::chrono::duration<double>(args.statement_timeout_s))},
+                                     [&](const std::string& what, int step, int steps) {
+                                       progress.show(what, static_cast<std::uint64_t>(step),
+                                                     static_cast<std::uint64_t>(steps));
+                                     });
   progress.clear();
   if (!done) return report_error(args, done.error());
   const warehouse::WriteReport& r = done->report;

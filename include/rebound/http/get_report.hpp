@@ -22,7 +22,6 @@ namespace rebound::http {
 void print_get_report(std::ostream& out, const GetRunOptions& options, const GetRunReport& report);
 
 // The JSON document ({"urls", "headers", "summary"}), indented by 2.
-[[nodiscard]] std::string get_report_json(const GetRunOptions& options,
-                                          const GetRunReport& report);
+[[nodiscard]] std::string get_report_json(const GetRunOptions& options, const GetRunReport& report);
 
 }  // namespace rebound::http

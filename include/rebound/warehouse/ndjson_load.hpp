@@ -41,22 +41,22 @@ struct LoadOptions {
   std::string table;          // `table` or `schema.table`
   std::vector<std::string> keys;
   bool create_table = false;
-  double retry_scale = 1.0;  // default_write_policy(retry_scale)
+  double retry_scale = 1.0;                               // default_write_policy(retry_scale)
   Duration statement_timeout = std::chrono::seconds{60};  // PostgreSQL, per attempt
   std::size_t max_input_bytes = kDefaultMaxInputBytes;
 };
 
 // Where a load stopped, and so whose fault it was.
 enum class LoadStage : std::uint8_t {
-  names,              // a table or key name was refused (nothing read)
-  read,               // the file could not be opened or read
-  input_too_large,    // the input is over max_input_bytes
-  parse,              // a line is malformed or a row does not type-check
-  open_refused,       // rebound refused the URL or its settings (nothing tried)
-  open_failed,        // the back end could not be opened
-  writer,             // the writer refused its options
-  rows_refused,       // the rows do not fit the table (a WriteRefusal; nothing written)
-  write_failed,       // the back end failed the write after retries (nothing written)
+  names,            // a table or key name was refused (nothing read)
+  read,             // the file could not be opened or read
+  input_too_large,  // the input is over max_input_bytes
+  parse,            // a line is malformed or a row does not type-check
+  open_refused,     // rebound refused the URL or its settings (nothing tried)
+  open_failed,      // the back end could not be opened
+  writer,           // the writer refused its options
+  rows_refused,     // the rows do not fit the table (a WriteRefusal; nothing written)
+  write_failed,     // the back end failed the write after retries (nothing written)
 };
 
 struct LoadFailure {
