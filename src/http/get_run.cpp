@@ -1,6 +1,8 @@
 // GET runs on the async and the blocking engine; see get_run.hpp.
 #include "rebound/http/get_run.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -169,6 +171,24 @@ Result<GetRunOptions> make_get_run_options(GetRunOptions options) {
   }
   if (options.timeout <= Duration::zero()) return fail(invalid("timeout must be > 0"));
   return options;
+}
+
+Status raise_open_file_limit(const GetRunOptions& options) {
+  constexpr std::size_t kDescriptorsBesideConnections = 64;
+  const auto needed = static_cast<rlim_t>(options.concurrency + kDescriptorsBesideConnections);
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= needed) return {};
+  if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < needed) {
+    return fail(Error::permanent(
+        "concurrency " + std::to_string(options.concurrency) + " needs " + std::to_string(needed) +
+        " open files but the hard limit (ulimit -Hn) is " + std::to_string(limit.rlim_max) +
+        "; lower the concurrency or raise the limit"));
+  }
+  limit.rlim_cur = needed;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return fail(Error::permanent("cannot raise the open file limit to " + std::to_string(needed)));
+  }
+  return {};
 }
 
 ClientOptions get_run_client_options(const GetRunOptions& options) {

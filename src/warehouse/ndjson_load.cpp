@@ -71,7 +71,7 @@ LoadStage open_stage(const Error& e) {
 std::expected<LoadDone, LoadFailure> load_ndjson(const LoadOptions& o,
                                                  const LoadProgress& progress) {
   const auto started = std::chrono::steady_clock::now();
-  auto say = [&](const std::string& what, int step) {
+  auto say = [&](const std::string& what, std::uint64_t step) {
     if (progress) progress(what, step, 3);
   };
   auto table = check_names(o);

@@ -5,6 +5,7 @@
 // async engine, refuse bad options before anything is sent, and print the
 // report `rebound get` shows.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -156,6 +157,21 @@ TEST(GetRunOptionsTest, RefusesBadOptionsNamingTheFieldAndRedactingUrls) {
     EXPECT_NE(made.error().message.find(bad.field), std::string::npos) << made.error().message;
     EXPECT_FALSE(run_gets(bad.options)) << "run_gets refuses what make_get_run_options refuses";
   }
+}
+
+TEST(GetRunOptionsTest, RaisesTheSoftOpenFileLimitToFitTheConnections) {
+  rlimit before{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &before), 0);
+  EXPECT_THAT(raise_open_file_limit({.concurrency = 1}), IsOk());
+  if (before.rlim_cur == RLIM_INFINITY || before.rlim_cur < 64 ||
+      (before.rlim_max != RLIM_INFINITY && before.rlim_max < before.rlim_cur + 10)) {
+    GTEST_SKIP() << "the open file limits leave no room to raise the soft one";
+  }
+  const std::size_t concurrency = before.rlim_cur - 64 + 10;
+  EXPECT_THAT(raise_open_file_limit({.concurrency = concurrency}), IsOk());
+  rlimit after{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &after), 0);
+  EXPECT_EQ(after.rlim_cur, before.rlim_cur + 10);
 }
 
 TEST(GetRunOptionsTest, ResponsesInFlightShareOneMemoryCap) {

@@ -53,14 +53,15 @@ TEST_F(NdjsonLoad, MergesEveryRowOnceAndReportsTheSteps) {
                                       "{\"day\": 2, \"n\": 20}\n"
                                       "\n"
                                       "{\"day\": 1, \"n\": 11}\n");
-  std::vector<int> steps;
-  auto done = load_ndjson(options(file), [&](const std::string& what, int step, int total) {
-    EXPECT_FALSE(what.empty());
-    EXPECT_EQ(total, 3);
-    steps.push_back(step);
-  });
+  std::vector<std::uint64_t> steps;
+  auto done = load_ndjson(options(file),
+                          [&](const std::string& what, std::uint64_t step, std::uint64_t total) {
+                            EXPECT_FALSE(what.empty());
+                            EXPECT_EQ(total, 3u);
+                            steps.push_back(step);
+                          });
   ASSERT_TRUE(done) << done.error().error.describe();
-  EXPECT_EQ(steps, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(steps, (std::vector<std::uint64_t>{0, 1, 2}));
   EXPECT_EQ(done->report.rows_read, 3u);
   EXPECT_EQ(done->report.duplicates, 1u);
   EXPECT_EQ(done->report.rows_merged, 2);

@@ -6,8 +6,6 @@
 // its report print_get_report / get_report_json (get_report.hpp); this file
 // parses the flags, calls them and prints. Exit code 0 when every request
 // got a 2xx/3xx, 1 otherwise, 2 for a bad command line.
-#include <sys/resource.h>
-
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <iostream>
@@ -38,24 +36,6 @@ struct GetArgs {
   double hedge_ms = 0;  // 0: no hedging
   bool blocking = false;
 };
-
-// Open connections need descriptors: C connections plus curl's and ours.
-constexpr int kDescriptorsPerRun = 64;
-
-// Raises the soft descriptor limit to fit `needed` (up to the hard limit).
-bool ensure_descriptors(int needed) {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return true;
-  if (limit.rlim_cur >= static_cast<rlim_t>(needed)) return true;
-  if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < static_cast<rlim_t>(needed)) {
-    std::cerr << "rebound get: --concurrency " << needed - kDescriptorsPerRun << " needs " << needed
-              << " open files but the hard limit (ulimit -Hn) is " << limit.rlim_max
-              << "; lower --concurrency or raise the limit\n";
-    return false;
-  }
-  limit.rlim_cur = static_cast<rlim_t>(needed);
-  return setrlimit(RLIMIT_NOFILE, &limit) == 0;
-}
 
 // The command line first, before any request: a bad header, URL or
 // combination is a usage error (exit 2) naming the option, and never echoes
@@ -97,7 +77,10 @@ std::optional<http::GetRunOptions> check_args(const GetArgs& args) {
     std::cerr << "rebound get: " << checked.error().message << "\n";
     return std::nullopt;
   }
-  if (!ensure_descriptors(args.concurrency + kDescriptorsPerRun)) return std::nullopt;
+  if (auto raised = http::raise_open_file_limit(*checked); !raised) {
+    std::cerr << "rebound get: --concurrency: " << raised.error().message << "\n";
+    return std::nullopt;
+  }
   return std::move(*checked);
 }
 

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -78,10 +79,7 @@ int run_load(const LoadArgs& args) {
                                       .retry_scale = args.retry_scale,
                                       .statement_timeout = std::chrono::duration_cast<Duration>(
                                           std::chrono::duration<double>(args.statement_timeout_s))},
-                                     [&](const std::string& what, int step, int steps) {
-                                       progress.show(what, static_cast<std::uint64_t>(step),
-                                                     static_cast<std::uint64_t>(steps));
-                                     });
+                                     std::bind_front(&ProgressBar::show, &progress));
   progress.clear();
   if (!done) return report_error(args, done.error());
   const warehouse::WriteReport& r = done->report;

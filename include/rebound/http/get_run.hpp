@@ -69,6 +69,12 @@ struct GetRunOptions {
 // only redacted.
 [[nodiscard]] Result<GetRunOptions> make_get_run_options(GetRunOptions options);
 
+// Open connections need file descriptors: `concurrency` connections plus
+// curl's and the process's own (64 more). Raises the soft RLIMIT_NOFILE to
+// fit, up to the hard limit; an Error (permanent) naming both numbers when
+// the hard limit is too low. Call it before run_gets with a large concurrency.
+[[nodiscard]] Status raise_open_file_limit(const GetRunOptions& options);
+
 // The client a run uses: `concurrency` connections (in total and per host),
 // the run's timeouts and TLS, and the per-response cap described above.
 [[nodiscard]] ClientOptions get_run_client_options(const GetRunOptions& options);

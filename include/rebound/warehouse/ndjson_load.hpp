@@ -74,7 +74,8 @@ struct LoadDone {
 
 // Called before each of the three steps (0: reading, 1: parsing and
 // checking, 2: writing) with what it is about to do.
-using LoadProgress = std::function<void(const std::string& what, int step, int steps)>;
+using LoadProgress =
+    std::function<void(const std::string& what, std::uint64_t step, std::uint64_t steps)>;
 
 [[nodiscard]] std::expected<LoadDone, LoadFailure> load_ndjson(const LoadOptions& options,
                                                                const LoadProgress& progress = {});
