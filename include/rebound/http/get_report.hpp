@@ -1,18 +1,17 @@
 // GET run report — what `rebound get` prints for a run (get_run.hpp): per
 // URL the status counts, errors and mean connect/TLS/first-byte/total times,
 // then the latency percentiles (metrics::percentile), requests/s, and the
-// connection reuse. URLs and header values are redacted; the JSON text is
-// valid whatever bytes an error message holds (bad UTF-8 becomes U+FFFD).
+// connection reuse. URLs and header values are redacted.
 //
 //   auto report = rebound::http::run_gets(options).value();
 //   rebound::http::print_get_report(std::cout, options, report);
-//   std::cout << rebound::http::get_report_json(options, report) << "\n";
+//   nlohmann::json doc = rebound::http::get_report_json(options, report);
 //
 // Thread safety: pure functions.
 #pragma once
 
 #include <iosfwd>
-#include <string>
+#include <nlohmann/json.hpp>
 
 #include "rebound/http/get_run.hpp"
 
