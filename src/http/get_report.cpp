@@ -3,7 +3,6 @@
 
 #include <fmt/format.h>
 
-#include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "rebound/core/redact.hpp"
@@ -90,7 +89,7 @@ void print_get_report(std::ostream& out, const GetRunOptions& options, const Get
       stats.reused_connections, 100.0 * stats.reuse_rate(), run.retries());
 }
 
-std::string get_report_json(const GetRunOptions& options, const GetRunReport& run) {
+nlohmann::json get_report_json(const GetRunOptions& options, const GetRunReport& run) {
   nlohmann::json doc;
   doc["urls"] = nlohmann::json::array();
   for (std::size_t u = 0; u < run.per_url.size(); ++u) {
@@ -101,9 +100,7 @@ std::string get_report_json(const GetRunOptions& options, const GetRunReport& ru
     doc["headers"].push_back({{"name", name}, {"value", redact_header(name, value)}});
   }
   doc["summary"] = summary_json(options, run);
-  // dump() throws on invalid UTF-8 (an error text in another encoding):
-  // replaced by U+FFFD instead, as every rebound --json document does.
-  return doc.dump(2, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace);
+  return doc;
 }
 
 }  // namespace rebound::http

@@ -199,7 +199,7 @@ TEST_F(GetRunTest, ReportPrintsCountsTimesAndRedactedSecrets) {
   EXPECT_NE(text.str().find("3 requests:  404 x3\n"), std::string::npos) << text.str();
   EXPECT_NE(text.str().find("summary: 6 requests, 3 ok, 3 failed in "), std::string::npos);
   EXPECT_NE(text.str().find("token=***"), std::string::npos);
-  const auto doc = nlohmann::json::parse(get_report_json(o, *r));
+  const nlohmann::json doc = get_report_json(o, *r);
   EXPECT_EQ(doc["summary"]["requests"], 6);
   EXPECT_EQ(doc["summary"]["failed"], 3);
   EXPECT_EQ(doc["summary"]["engine"], "async");

@@ -93,7 +93,7 @@ int run_get(const GetArgs& args) {
     return kUsage;
   }
   if (args.json) {
-    std::cout << http::get_report_json(*options, *report) << "\n";
+    std::cout << json_text(http::get_report_json(*options, *report), 2) << "\n";
   } else {
     http::print_get_report(std::cout, *options, *report);
   }

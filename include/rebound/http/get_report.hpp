@@ -20,7 +20,10 @@ namespace rebound::http {
 // The text report: one block per URL, then three summary lines.
 void print_get_report(std::ostream& out, const GetRunOptions& options, const GetRunReport& report);
 
-// The JSON document ({"urls", "headers", "summary"}), indented by 2.
-[[nodiscard]] std::string get_report_json(const GetRunOptions& options, const GetRunReport& report);
+// The JSON document: {"urls": [per URL], "headers": [redacted], "summary"}.
+// An error text may hold bytes that are not UTF-8: dump it with
+// nlohmann::json::error_handler_t::replace.
+[[nodiscard]] nlohmann::json get_report_json(const GetRunOptions& options,
+                                             const GetRunReport& report);
 
 }  // namespace rebound::http
