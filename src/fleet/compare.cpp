@@ -1,7 +1,11 @@
 #include "rebound/fleet/compare.hpp"
 
+#include <fmt/format.h>
+
+#include <chrono>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <utility>
 
 #include "rebound/core/redact.hpp"
@@ -124,6 +128,30 @@ nlohmann::json to_json(const Comparison& c) {
           {"rebound", to_json(c.rebound)},
           {"table", to_json(c.rows)},
           {"pass", c.pass}};
+}
+
+void print_text(std::ostream& out, const Comparison& c) {
+  const CompareOptions& o = c.options;
+  const Workload& w = o.workload;
+  const bool trigger = c.builtin_source && o.faults.trigger_for.count() > 0;
+  out << fmt::format(
+      "rebound fleet: {} processors x {} batches x {} rows over {} keys; warehouse {}; source "
+      "{}\n"
+      "retry delays scaled x{} (the reference presets' 1 s is {} ms here); simulated network "
+      "round trip {} ms{}\n\n",
+      w.processors, w.batches, w.rows, w.key_space, redact_url(o.warehouse_url),
+      c.builtin_source ? "built-in (faults injected)" : redact_url(o.source_url), o.scale,
+      1000 * o.scale, std::chrono::duration<double, std::milli>(o.faults.latency).count(),
+      trigger ? fmt::format("; trigger: the source answers 503 from {} ms for {} ms of each run",
+                            o.faults.trigger_after.count(), o.faults.trigger_for.count())
+              : std::string());
+  print_table(out, c.rows);
+  out << "\n"
+      << (c.pass ? "PASS: the rebound way meets every target\n"
+                 : "FAIL: the rebound way missed a target\n");
+  for (const RunStats* r : {&c.naive, &c.rebound}) {
+    for (const std::string& e : r->sample_errors) out << "  " << r->mode << " error: " << e << "\n";
+  }
 }
 
 }  // namespace rebound::fleet

@@ -8,6 +8,8 @@
 #include <array>
 #include <cerrno>
 
+#include "rebound/metrics/summary.hpp"
+
 namespace rebound::http::detail {
 namespace {
 
@@ -26,18 +28,19 @@ Error cancelled_error(const std::string& shown) {
 }
 
 void LatencyWindow::add(Duration d) {
+  // Whole nanoseconds as doubles: exact up to 2^53 ns (104 days), so the
+  // percentile, always an observed value, converts back without rounding.
+  const auto ns = static_cast<double>(d.count());
   if (samples_.size() < capacity_) {
-    samples_.push_back(d);
+    samples_.push_back(ns);
   } else {
-    samples_[next_] = d;
+    samples_[next_] = ns;
     next_ = (next_ + 1) % capacity_;
   }
-  // Refreshing on every sample would make each completion O(window).
+  // Refreshing on every sample would make each completion O(window). The
+  // one percentile of the reports (nearest rank) decides the hedge delay too.
   if (++added_ % 16 == 1 || samples_.size() < 16) {
-    std::vector<Duration> copy = samples_;
-    const auto rank = static_cast<std::ptrdiff_t>(copy.size() * 95 / 100);
-    std::nth_element(copy.begin(), copy.begin() + rank, copy.end());
-    p95_ = copy[static_cast<std::size_t>(rank)];
+    p95_ = Duration{static_cast<Duration::rep>(metrics::percentile(samples_, 0.95))};
   }
 }
 

@@ -35,8 +35,9 @@ struct HedgeCounters {
   std::atomic<std::uint64_t> sent{0}, won{0}, denied{0}, cancelled{0};
 };
 
-// The last `window` successful attempt latencies of one host; p95 refreshed
-// every 16 samples so arming a hedge stays O(1).
+// The last `window` successful attempt latencies of one host; p95
+// (metrics::percentile, nearest rank) refreshed every 16 samples so arming a
+// hedge stays O(1).
 class LatencyWindow {
  public:
   explicit LatencyWindow(std::size_t window) : capacity_(window) {}
@@ -46,7 +47,7 @@ class LatencyWindow {
 
  private:
   std::size_t capacity_;
-  std::vector<Duration> samples_;
+  std::vector<double> samples_;  // nanoseconds
   std::size_t next_ = 0;
   std::uint64_t added_ = 0;
   Duration p95_{};

@@ -7,7 +7,7 @@
 #include <mutex>
 
 #include "rebound/core/redact.hpp"
-#include "rebound/http/header_line.hpp"
+#include "rebound/core/headers.hpp"
 #include "rebound/retry/classify.hpp"
 #include "rebound/retry/pushback.hpp"
 

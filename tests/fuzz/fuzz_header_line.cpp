@@ -1,4 +1,4 @@
-// Fuzzer: header lines (http::parse_header_line, parse_header_option,
+// Fuzzer: header lines (rebound::parse_header_line, parse_header_option,
 // redact_header). Properties: a parsed name is a token and a parsed value
 // holds no CR, LF or NUL (no header injection), both are views into the
 // input; an option error never depends on the value (it may hold a secret);
@@ -9,12 +9,10 @@
 #include <string>
 #include <string_view>
 
+#include "rebound/core/headers.hpp"
 #include "rebound/core/redact.hpp"
-#include "rebound/http/header_line.hpp"
 
-using namespace rebound::http;
-using rebound::is_secret_header;
-using rebound::redact_header;
+using namespace rebound;
 
 namespace {
 bool clean(std::string_view v) {

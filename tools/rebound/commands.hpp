@@ -18,9 +18,9 @@ enum ExitCode : int {
 // Each add_*_command registers a subcommand whose callback stores its exit
 // code in `exit_code`.
 void add_herd_command(CLI::App& app, int& exit_code);
-void add_fleet_command(CLI::App& app, int& exit_code);  // fleet.cpp
-void add_load_command(CLI::App& app, int& exit_code);   // load.cpp
-void add_get_command(CLI::App& app, int& exit_code);    // get.cpp
+void add_fleet_command(CLI::App& app, int& exit_code);    // fleet.cpp
+void add_load_command(CLI::App& app, int& exit_code);     // load.cpp
+void add_get_command(CLI::App& app, int& exit_code);      // get.cpp
 void add_emulate_command(CLI::App& app, int& exit_code);  // emulate.cpp
 
 }  // namespace rebound::cli

@@ -31,12 +31,19 @@ struct EmulateArgs {
   long long streaming_buffer_s = 90;
 };
 
-std::optional<std::string> read_file(const std::string& path) {
+// Reads the file an option names into `out` (nothing for no file); false
+// after saying which option's file could not be read.
+bool read_option_file(const char* option, const std::string& path, std::string& out) {
+  if (path.empty()) return true;
   std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
+  if (!in) {
+    std::cerr << "rebound emulate bigquery: cannot read " << option << " " << path << "\n";
+    return false;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  out = text.str();
+  return true;
 }
 
 int run_emulate(EmulateArgs& args) {
@@ -44,22 +51,11 @@ int run_emulate(EmulateArgs& args) {
   options.job_latency = std::chrono::milliseconds(args.job_latency_ms);
   options.streaming_buffer_duration = std::chrono::seconds(args.streaming_buffer_s);
   options.refresh_tokens = args.refresh_tokens;
-  if (!args.public_key_file.empty()) {
-    auto pem = read_file(args.public_key_file);
-    if (!pem) {
-      std::cerr << "rebound emulate bigquery: cannot read --public-key " << args.public_key_file
-                << "\n";
-      return kUsage;
-    }
-    options.service_account_public_key_pem = *pem;
-  }
-  std::optional<std::string> faults;
-  if (!args.faults_file.empty()) {
-    faults = read_file(args.faults_file);
-    if (!faults) {
-      std::cerr << "rebound emulate bigquery: cannot read --faults " << args.faults_file << "\n";
-      return kUsage;
-    }
+  std::string faults;
+  if (!read_option_file("--public-key", args.public_key_file,
+                        options.service_account_public_key_pem) ||
+      !read_option_file("--faults", args.faults_file, faults)) {
+    return kUsage;
   }
   // Block the stop signals before any server thread exists, so every thread
   // inherits the mask and sigwait() below is the only receiver.
@@ -73,8 +69,8 @@ int run_emulate(EmulateArgs& args) {
     std::cerr << "rebound emulate bigquery: " << emu.error().message << "\n";
     return options.port != 0 ? kFailure : kUsage;
   }
-  if (faults) {
-    if (auto armed = (*emu)->add_faults(*faults); !armed) {
+  if (!args.faults_file.empty()) {
+    if (auto armed = (*emu)->add_faults(faults); !armed) {
       std::cerr << "rebound emulate bigquery: " << armed.error().message << "\n";
       return kUsage;
     }

@@ -18,34 +18,30 @@ namespace rebound::cli {
 namespace {
 
 struct FleetArgs {
-  int processors = 32;
-  int batches = 20;
-  int rows = 25;
+  // Workload (but key_space), URLs, fault rates, scale and pool size are
+  // filled by the flags directly; the rest is finished by compare_options().
+  fleet::CompareOptions options;
   std::int64_t keys = 0;  // 0: a third of all rows, so writers overlap
-  std::uint64_t seed = 42;
-  std::string warehouse;
-  std::string source;
-  fleet::FaultRates faults;
   double latency_ms = 2.0;
   // The built-in source's outage (the trigger): from this far into each run,
   // for this long; 0 length turns it off.
   int trigger_after_ms = 200;
   int trigger_ms = 300;
-  double scale = 0.01;
-  std::size_t pool_size = 8;
   bool json = false;
   bool quiet = false;
   std::string plot;
   std::string metrics;
 };
 
-std::string validate(const FleetArgs& a) {
-  if (a.processors < 1 || a.processors > 1024)
-    return fmt::format("--processors {} must be in 1..1024", a.processors);
-  if (a.batches < 1 || a.batches > 100000)
-    return fmt::format("--batches {} must be in 1..100000", a.batches);
-  if (a.rows < 1 || a.rows > 100000) return fmt::format("--rows {} must be in 1..100000", a.rows);
-  if (a.keys < 0) return fmt::format("--keys {} must be >= 1 (or 0 for the default)", a.keys);
+std::string validate(const FleetArgs& args) {
+  const fleet::CompareOptions& a = args.options;
+  const fleet::Workload& w = a.workload;
+  if (w.processors < 1 || w.processors > 1024)
+    return fmt::format("--processors {} must be in 1..1024", w.processors);
+  if (w.batches < 1 || w.batches > 100000)
+    return fmt::format("--batches {} must be in 1..100000", w.batches);
+  if (w.rows < 1 || w.rows > 100000) return fmt::format("--rows {} must be in 1..100000", w.rows);
+  if (args.keys < 0) return fmt::format("--keys {} must be >= 1 (or 0 for the default)", args.keys);
   for (auto [name, rate] : {std::pair{"--error-rate", a.faults.error_rate},
                             {"--throttle-rate", a.faults.throttle_rate},
                             {"--drop-rate", a.faults.drop_rate},
@@ -55,51 +51,44 @@ std::string validate(const FleetArgs& a) {
   const double sum =
       a.faults.error_rate + a.faults.throttle_rate + a.faults.drop_rate + a.faults.slow_rate;
   if (sum > 1) return fmt::format("fault rates add up to {} (must be <= 1)", sum);
-  if (a.trigger_after_ms < 0 || a.trigger_after_ms > 3'600'000)
-    return fmt::format("--trigger-after-ms {} must be in [0, 3600000]", a.trigger_after_ms);
-  if (a.trigger_ms < 0 || a.trigger_ms > 3'600'000)
-    return fmt::format("--trigger-ms {} must be in [0, 3600000] (0: no trigger)", a.trigger_ms);
-  if (!(a.latency_ms >= 0 && a.latency_ms <= 1000))
-    return fmt::format("--latency-ms {} must be in [0, 1000]", a.latency_ms);
+  if (args.trigger_after_ms < 0 || args.trigger_after_ms > 3'600'000)
+    return fmt::format("--trigger-after-ms {} must be in [0, 3600000]", args.trigger_after_ms);
+  if (args.trigger_ms < 0 || args.trigger_ms > 3'600'000)
+    return fmt::format("--trigger-ms {} must be in [0, 3600000] (0: no trigger)", args.trigger_ms);
+  if (!(args.latency_ms >= 0 && args.latency_ms <= 1000))
+    return fmt::format("--latency-ms {} must be in [0, 1000]", args.latency_ms);
   // Below 1e-4 the reference presets' delays round to nothing (1e-300 reached an
   // undefined double -> integer conversion after work had started).
   if (!(a.scale >= 1e-4 && a.scale <= 1))
     return fmt::format("--scale {} must be in [0.0001, 1]", a.scale);
-  if (!a.warehouse.empty()) {
-    if (const auto sep = a.warehouse.find("://"); sep != std::string::npos) {
-      const std::string scheme = a.warehouse.substr(0, sep);
+  if (!a.warehouse_url.empty()) {
+    if (const auto sep = a.warehouse_url.find("://"); sep != std::string::npos) {
+      const std::string scheme = a.warehouse_url.substr(0, sep);
       if (scheme != "sqlite" && scheme != "postgresql" && scheme != "postgres" &&
           scheme != "bigquery")
         return fmt::format(
             "--warehouse {}: unsupported scheme \"{}\" (use a file path, "
             "sqlite:///path, postgresql://, postgres://, bigquery:// or bigquery-emulator)",
-            redact_url(a.warehouse), scheme);
+            redact_url(a.warehouse_url), scheme);
     }
   }
-  if (!a.source.empty() && !a.source.starts_with("http://") && !a.source.starts_with("https://"))
-    return fmt::format("--source {} is not an http:// or https:// URL", redact_url(a.source));
+  if (!a.source_url.empty() && !a.source_url.starts_with("http://") &&
+      !a.source_url.starts_with("https://"))
+    return fmt::format("--source {} is not an http:// or https:// URL", redact_url(a.source_url));
   if (a.pool_size < 1 || a.pool_size > 1000)
     return fmt::format("--pool-size {} must be in 1..1000", a.pool_size);
   return {};
 }
 
 fleet::CompareOptions compare_options(const FleetArgs& args) {
-  const std::int64_t all_rows = std::int64_t{args.processors} * args.batches * args.rows;
-  fleet::FaultRates faults = args.faults;
-  faults.latency = std::chrono::microseconds{static_cast<std::int64_t>(args.latency_ms * 1000)};
-  faults.trigger_after = std::chrono::milliseconds{args.trigger_after_ms};
-  faults.trigger_for = std::chrono::milliseconds{args.trigger_ms};
-  return {.workload = {.seed = args.seed,
-                       .processors = args.processors,
-                       .batches = args.batches,
-                       .rows = args.rows,
-                       .key_space =
-                           args.keys > 0 ? args.keys : std::max<std::int64_t>(1, all_rows / 3)},
-          .warehouse_url = args.warehouse,
-          .source_url = args.source,
-          .faults = faults,
-          .scale = args.scale,
-          .pool_size = args.pool_size};
+  fleet::CompareOptions o = args.options;
+  const std::int64_t all_rows =
+      std::int64_t{o.workload.processors} * o.workload.batches * o.workload.rows;
+  o.workload.key_space = args.keys > 0 ? args.keys : std::max<std::int64_t>(1, all_rows / 3);
+  o.faults.latency = std::chrono::microseconds{static_cast<std::int64_t>(args.latency_ms * 1000)};
+  o.faults.trigger_after = std::chrono::milliseconds{args.trigger_after_ms};
+  o.faults.trigger_for = std::chrono::milliseconds{args.trigger_ms};
+  return o;
 }
 
 int exit_code_for(const fleet::CompareFailure& f) {
@@ -121,36 +110,12 @@ int exit_code_for(const fleet::CompareFailure& f) {
   return kFailure;
 }
 
-void print_text(const FleetArgs& args, const fleet::Comparison& c) {
-  const fleet::Workload& w = c.options.workload;
-  std::cout << fmt::format(
-      "rebound fleet: {} processors x {} batches x {} rows over {} keys; warehouse {}; source "
-      "{}\n"
-      "retry delays scaled x{} (the reference presets' 1 s is {} ms here); simulated network "
-      "round trip {} ms{}\n\n",
-      w.processors, w.batches, w.rows, w.key_space, redact_url(c.options.warehouse_url),
-      c.builtin_source ? "built-in (faults injected)" : redact_url(c.options.source_url),
-      args.scale, 1000 * args.scale, args.latency_ms,
-      c.builtin_source && args.trigger_ms > 0
-          ? fmt::format("; trigger: the source answers 503 from {} ms for {} ms of each run",
-                        args.trigger_after_ms, args.trigger_ms)
-          : std::string());
-  print_table(std::cout, c.rows);
-  std::cout << "\n"
-            << (c.pass ? "PASS: the rebound way meets every target\n"
-                       : "FAIL: the rebound way missed a target\n");
-  for (const fleet::RunStats* r : {&c.naive, &c.rebound}) {
-    for (const std::string& e : r->sample_errors)
-      std::cout << "  " << r->mode << " error: " << e << "\n";
-  }
-}
-
 // The --plot and --metrics files; false (after saying why) when one cannot be written.
 bool write_files(const FleetArgs& args, const fleet::Comparison& c,
                  const metrics::Registry& registry) {
   if (!args.plot.empty()) {
     std::ofstream out(args.plot);
-    out << timeline_svg(c.naive, c.rebound, args.processors);
+    out << timeline_svg(c.naive, c.rebound, c.options.workload.processors);
     if (!out) {
       std::cerr << "rebound fleet: cannot write the plot to " << args.plot << "\n";
       return false;
@@ -194,7 +159,7 @@ int run_fleet_command(const FleetArgs& args) {
   if (args.json) {
     std::cout << json_text(fleet::to_json(*done), 2) << "\n";
   } else {
-    print_text(args, *done);
+    fleet::print_text(std::cout, *done);
   }
   if (!write_files(args, *done, registry)) return kFailure;
   if (run_error != kOk) return run_error;
@@ -208,45 +173,40 @@ void add_fleet_command(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "fleet",
       "Run N concurrent processors the naive way and the rebound way; print the success table");
-  cmd->add_option("--processors,-n", args->processors, "concurrent processors (threads)")
-      ->capture_default_str();
-  cmd->add_option("--batches", args->batches, "batches each processor fetches and writes")
-      ->capture_default_str();
-  cmd->add_option("--rows", args->rows, "records per batch")->capture_default_str();
+  // --help shows every default (the flags' and empty strings' show nothing).
+  cmd->option_defaults()->always_capture_default();
+  cmd->add_option("--processors,-n", args->options.workload.processors,
+                  "concurrent processors (threads)");
+  cmd->add_option("--batches", args->options.workload.batches,
+                  "batches each processor fetches and writes");
+  cmd->add_option("--rows", args->options.workload.rows, "records per batch");
   cmd->add_option("--keys", args->keys,
-                  "distinct keys (0: a third of all records, so writers overlap)")
-      ->capture_default_str();
-  cmd->add_option("--seed", args->seed, "workload and fault seed")->capture_default_str();
-  cmd->add_option("--warehouse", args->warehouse,
+                  "distinct keys (0: a third of all records, so writers overlap)");
+  cmd->add_option("--seed", args->options.workload.seed, "workload and fault seed");
+  cmd->add_option("--warehouse", args->options.warehouse_url,
                   "warehouse URL: a SQLite path or sqlite:///path, postgresql://…, "
                   "bigquery://PROJECT/DATASET, or bigquery-emulator (an in-process BigQuery "
                   "emulator with DML conflicts and quotas on) (default: a temp SQLite file)");
-  cmd->add_option("--source", args->source,
+  cmd->add_option("--source", args->options.source_url,
                   "base URL of a real source serving GET /batch?processor=P&batch=B");
-  cmd->add_option("--error-rate", args->faults.error_rate,
-                  "built-in source: share of 503 responses")
-      ->capture_default_str();
-  cmd->add_option("--throttle-rate", args->faults.throttle_rate,
-                  "built-in source: share of 429 + Retry-After")
-      ->capture_default_str();
-  cmd->add_option("--drop-rate", args->faults.drop_rate,
-                  "built-in source: share of dropped connections")
-      ->capture_default_str();
-  cmd->add_option("--slow-rate", args->faults.slow_rate, "built-in source: share of slow responses")
-      ->capture_default_str();
-  cmd->add_option("--latency-ms", args->latency_ms, "built-in source: simulated network round trip")
-      ->capture_default_str();
+  cmd->add_option("--error-rate", args->options.faults.error_rate,
+                  "built-in source: share of 503 responses");
+  cmd->add_option("--throttle-rate", args->options.faults.throttle_rate,
+                  "built-in source: share of 429 + Retry-After");
+  cmd->add_option("--drop-rate", args->options.faults.drop_rate,
+                  "built-in source: share of dropped connections");
+  cmd->add_option("--slow-rate", args->options.faults.slow_rate,
+                  "built-in source: share of slow responses");
+  cmd->add_option("--latency-ms", args->latency_ms,
+                  "built-in source: simulated network round trip");
   cmd->add_option("--trigger-after-ms", args->trigger_after_ms,
-                  "built-in source: the outage starts this far into each run")
-      ->capture_default_str();
+                  "built-in source: the outage starts this far into each run");
   cmd->add_option(
-         "--trigger-ms", args->trigger_ms,
-         "built-in source: the outage (every /batch answered 503) lasts this long; 0 = none")
-      ->capture_default_str();
-  cmd->add_option("--scale", args->scale, "retry delays = the reference presets' seconds x scale")
-      ->capture_default_str();
-  cmd->add_option("--pool-size", args->pool_size, "rebound: warehouse connections per URL")
-      ->capture_default_str();
+      "--trigger-ms", args->trigger_ms,
+      "built-in source: the outage (every /batch answered 503) lasts this long; 0 = none");
+  cmd->add_option("--scale", args->options.scale,
+                  "retry delays = the reference presets' seconds x scale");
+  cmd->add_option("--pool-size", args->options.pool_size, "rebound: warehouse connections per URL");
   cmd->add_flag("--json", args->json, "print one JSON document instead of the table");
   cmd->add_flag("--quiet,-q", args->quiet, "no progress bar");
   cmd->add_option("--plot", args->plot, "write the retry timeline of both runs as SVG");

@@ -4,13 +4,12 @@
 //   rebound herd [--clients-max 100] [--step 10] [--seed 1] [--base 5] [--cap 2000]
 //                [--budget 100] [--runs 10] [--strategies full,decorrelated] [--json]
 //   rebound herd --scenario overload [--seed 1] [--trigger capacity_drop|latency_spike] [--json]
-//                (herd_overload.cpp: the metastable failure and the protections that end it)
-// Simulated time: it finishes in well under a second and the same seed prints
-// the same table. See docs/herd.md for the model and how to read it.
+// The simulations and their tables are rebound::sim (herd_sweep.hpp,
+// overload_report.hpp); this file parses the flags, calls them and prints.
+// Simulated time: the same seed prints the same table. See docs/herd.md.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <iostream>
@@ -18,13 +17,12 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "cli_output.hpp"
 #include "commands.hpp"
-#include "herd_overload.hpp"
-#include "rebound/sim/herd.hpp"
+#include "rebound/sim/herd_sweep.hpp"
+#include "rebound/sim/overload_report.hpp"
 
 namespace rebound::cli {
 namespace {
@@ -48,10 +46,6 @@ Duration from_ms(double ms) {
   return std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(ms));
 }
 
-constexpr int kMaxRuns = 1000;
-constexpr int kMaxClients = 10000;
-constexpr int kMaxHerds = 200;
-
 // Checks the command line before anything runs; the message names the option.
 std::optional<std::string> invalid_option(const HerdArgs& a) {
   if (a.clients_max <= 0) return fmt::format("--clients-max must be > 0 (got {})", a.clients_max);
@@ -66,16 +60,15 @@ std::optional<std::string> invalid_option(const HerdArgs& a) {
   if (!(a.cap_ms <= 3.6e6)) return fmt::format("--cap must be <= 1 hour (got {} ms)", a.cap_ms);
   if (!(a.budget >= 0)) return fmt::format("--budget must be >= 0 tokens (got {})", a.budget);
   if (a.runs <= 0) return fmt::format("--runs must be > 0 (got {})", a.runs);
-  // Upper bounds, so a typo cannot start hours of simulation: each row is
-  // runs x clients simulated clients, and there is one row per herd size.
-  if (a.runs > kMaxRuns) return fmt::format("--runs must be <= {} (got {})", kMaxRuns, a.runs);
-  if (a.clients_max > kMaxClients)
-    return fmt::format("--clients-max must be <= {} (got {})", kMaxClients, a.clients_max);
+  if (a.runs > sim::kMaxHerdRuns)
+    return fmt::format("--runs must be <= {} (got {})", sim::kMaxHerdRuns, a.runs);
+  if (a.clients_max > sim::kMaxHerdClients)
+    return fmt::format("--clients-max must be <= {} (got {})", sim::kMaxHerdClients, a.clients_max);
   const int first = a.clients_min.value_or(std::min(a.step, a.clients_max));
-  if ((a.clients_max - first) / a.step + 1 > kMaxHerds)
+  if ((a.clients_max - first) / a.step + 1 > sim::kMaxHerdSizes)
     return fmt::format(
         "--step {} gives more than {} herd sizes up to --clients-max {}; raise --step", a.step,
-        kMaxHerds, a.clients_max);
+        sim::kMaxHerdSizes, a.clients_max);
   for (const std::string& name : a.strategies) {
     if (!parse_backoff_kind(name))
       return fmt::format(
@@ -86,51 +79,60 @@ std::optional<std::string> invalid_option(const HerdArgs& a) {
   return std::nullopt;
 }
 
-std::vector<int> herd_sizes(const HerdArgs& a) {
-  std::vector<int> sizes;
-  for (int n = a.clients_min.value_or(std::min(a.step, a.clients_max)); n <= a.clients_max;
-       n += a.step) {
-    sizes.push_back(n);
-    if (n > a.clients_max - a.step) break;  // no overflow past INT_MAX
-  }
-  return sizes;
-}
-
-std::vector<BackoffKind> chosen_strategies(const HerdArgs& a) {
-  if (a.strategies.empty()) return sim::herd_strategies();
-  std::vector<BackoffKind> out;
+sim::HerdSweep sweep_of(const HerdArgs& a) {
+  sim::HerdSweep sweep{.herd = {.seed = a.seed,
+                                .base = from_ms(a.base_ms),
+                                .cap = from_ms(a.cap_ms),
+                                .runs = a.runs,
+                                .budget_tokens = a.budget},
+                       .clients_min = a.clients_min.value_or(0),
+                       .clients_max = a.clients_max,
+                       .step = a.step};
   for (const std::string& name : a.strategies) {
-    const BackoffKind j =
-        parse_backoff_kind(name).value_or(BackoffKind::full_jitter);  // validated before
-    if (std::find(out.begin(), out.end(), j) == out.end()) out.push_back(j);
+    sweep.strategies.push_back(parse_backoff_kind(name).value_or(BackoffKind::full_jitter));
   }
-  return out;
+  return sweep;
 }
 
-void print_table(int clients, const std::vector<sim::HerdResult>& rows) {
-  fmt::print("\n{} clients\n", clients);
-  fmt::print("{:<32} {:>9} {:>11} {:>13} {:>8}\n", "strategy", "calls", "time (ms)", "calls/client",
-             "gave up");
-  for (const sim::HerdResult& r : rows) {
-    fmt::print("{:<32} {:>9.1f} {:>11.1f} {:>13.2f} {:>8.1f}\n", sim::row_label(r), r.mean_calls(),
-               r.completion_ms(), r.calls_per_client(), r.mean_gave_up());
-  }
+// The document's head echoes the options as given; "herds" is filled per size.
+nlohmann::json json_head(const HerdArgs& a, const sim::HerdSweep& sweep) {
+  nlohmann::json names = nlohmann::json::array();
+  for (BackoffKind k : sim::sweep_strategies(sweep)) names.push_back(std::string(to_string(k)));
+  auto ms = [](Duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
+  return {{"seed", a.seed},
+          {"base_ms", a.base_ms},
+          {"cap_ms", a.cap_ms},
+          {"budget_tokens", a.budget},
+          {"runs", a.runs},
+          {"network_mean_ms", ms(sweep.herd.network_mean)},
+          {"network_sd_ms", ms(sweep.herd.network_sd)},
+          {"strategies", names},
+          {"herds", nlohmann::json::array()}};
 }
 
-nlohmann::json to_json(const sim::HerdResult& r) {
-  return {{"strategy", std::string(to_string(r.backoff))},
-          {"budget", r.budgeted},
-          {"calls", r.mean_calls()},
-          {"completion_ms", r.completion_ms()},
-          {"calls_per_client", r.calls_per_client()},
-          {"gave_up", r.mean_gave_up()},
-          {"retries_denied", static_cast<double>(r.retries_denied) / r.runs}};
+int run_overload(const HerdArgs& a) {
+  const auto trigger = sim::parse_trigger(a.trigger);
+  if (!trigger) {
+    std::cerr << "rebound herd: --trigger must be capacity_drop or latency_spike (got '"
+              << a.trigger << "')\n";
+    return kUsage;
+  }
+  auto options = sim::make_overload_options({.seed = a.seed, .trigger = *trigger});
+  auto rows = options ? sim::run_overload(*options) : fail(options.error());
+  if (!rows) {
+    std::cerr << "rebound herd: " << rows.error().message << "\n";
+    return kUsage;
+  }
+  if (a.json) {
+    std::cout << sim::overload_json(*rows).dump(2) << "\n";
+  } else {
+    sim::print_overload_table(std::cout, *options, *rows);
+  }
+  return kOk;
 }
 
 int run_herd_command(const HerdArgs& a) {
-  if (a.scenario == "overload") {
-    return run_overload_command({.seed = a.seed, .trigger = a.trigger, .json = a.json});
-  }
+  if (a.scenario == "overload") return run_overload(a);
   if (a.scenario != "contention") {
     std::cerr << "rebound herd: --scenario must be contention or overload (got '" << a.scenario
               << "')\n";
@@ -140,47 +142,29 @@ int run_herd_command(const HerdArgs& a) {
     std::cerr << "rebound herd: " << *why << "\n";
     return kUsage;
   }
-  const sim::HerdOptions base{.seed = a.seed,
-                              .base = from_ms(a.base_ms),
-                              .cap = from_ms(a.cap_ms),
-                              .runs = a.runs,
-                              .budget_tokens = a.budget};
-  const std::vector<BackoffKind> strategies = chosen_strategies(a);
-  nlohmann::json names = nlohmann::json::array();
-  for (BackoffKind j : strategies) names.push_back(std::string(to_string(j)));
-  nlohmann::json doc = {
-      {"seed", a.seed},
-      {"base_ms", a.base_ms},
-      {"cap_ms", a.cap_ms},
-      {"budget_tokens", a.budget},
-      {"runs", a.runs},
-      {"network_mean_ms", std::chrono::duration<double, std::milli>(base.network_mean).count()},
-      {"network_sd_ms", std::chrono::duration<double, std::milli>(base.network_sd).count()},
-      {"strategies", names},
-      {"herds", nlohmann::json::array()}};
+  const sim::HerdSweep sweep = sweep_of(a);
+  nlohmann::json doc = json_head(a, sweep);
   if (!a.json) {
-    fmt::print(
+    std::cout << fmt::format(
         "rebound herd: clients start together and race to update one row (optimistic "
         "concurrency).\nseed {}, backoff base {} ms, cap {} ms, network 10 +/- 2 ms one way, "
         "mean of {} runs{}\n",
         a.seed, a.base_ms, a.cap_ms, a.runs,
         a.budget > 0 ? fmt::format(", shared retry budget {} tokens", a.budget) : "");
   }
-  for (int n : herd_sizes(a)) {
-    sim::HerdOptions o = base;
-    o.clients = n;
-    auto rows = sim::run_herd(o, strategies);
+  for (int n : sim::herd_sizes(sweep)) {
+    auto rows = sim::run_herd_size(sweep, n);
     if (!rows) {
       std::cerr << "rebound herd: " << rows.error().message << "\n";
       return kUsage;
     }
-    if (a.json) {
-      nlohmann::json herd = {{"clients", n}, {"rows", nlohmann::json::array()}};
-      for (const sim::HerdResult& r : *rows) herd["rows"].push_back(to_json(r));
-      doc["herds"].push_back(std::move(herd));
-    } else {
-      print_table(n, *rows);
+    if (!a.json) {
+      sim::print_herd_table(std::cout, n, *rows);
+      continue;
     }
+    nlohmann::json herd = {{"clients", n}, {"rows", nlohmann::json::array()}};
+    for (const sim::HerdResult& r : *rows) herd["rows"].push_back(sim::herd_row_json(r));
+    doc["herds"].push_back(std::move(herd));
   }
   if (a.json) std::cout << json_text(doc, 2) << "\n";
   return kOk;

@@ -1,24 +1,22 @@
 // rebound load — the batch writer as a tool:
 //   rebound load FILE.ndjson --into URL --table T --key a,b [--create] [--json]
-// Reads every line and validates every row before the first write, then
-// writes them all in one retried MERGE (all or nothing). See docs/warehouse.md.
+// The job is rebound::warehouse::load_ndjson (ndjson_load.hpp): every line
+// read and every row checked before the first write, then one retried MERGE
+// (all or nothing). This file parses the flags, calls it and prints.
 
 #include <CLI/CLI.hpp>
 #include <chrono>
-#include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "cli_output.hpp"
 #include "commands.hpp"
 #include "progress.hpp"
-#include "rebound/warehouse/batch_writer.hpp"
-#include "rebound/warehouse/ndjson.hpp"
-#include "rebound/warehouse/open.hpp"
+#include "rebound/warehouse/ndjson_load.hpp"
 
 namespace rebound::cli {
 namespace {
@@ -34,82 +32,37 @@ struct LoadArgs {
   double statement_timeout_s = 60;
 };
 
-// Reads the whole input, but never more than the NDJSON limit (+1 byte to
-// tell "at the limit" from "over it"): /dev/zero or an endless pipe used to
-// grow memory without bound.
-Result<std::string> read_all(const std::string& file, std::size_t limit) {
-  std::ifstream f;
-  std::istream* in = &std::cin;
-  if (file != "-") {
-    f.open(file, std::ios::binary);
-    if (!f) return fail(Error::permanent("cannot open " + file));
-    in = &f;
+// Whose fault a failed load was, as an exit code: rebound refused the
+// command line (2), the input is bad (3, nothing written), or the back end
+// refused or was unreachable after retries (4).
+int exit_code_for(warehouse::LoadStage stage) {
+  using enum warehouse::LoadStage;
+  switch (stage) {
+    case names:
+    case read:
+    case open_refused:
+    case writer:
+      return kUsage;
+    case input_too_large:
+    case parse:
+    case rows_refused:
+      return kBadInput;
+    case open_failed:
+    case write_failed:
+      return kBackendError;
   }
-  std::string out;
-  std::string chunk(1 << 20, '\0');
-  while (*in) {
-    in->read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-    out.append(chunk.data(), static_cast<std::size_t>(in->gcount()));
-    if (out.size() > limit) {
-      return fail(Error::make(ErrorClass::permanent,
-                              "input " + file + " is larger than the limit of " +
-                                  std::to_string(limit >> 20) + " MiB; split it into several loads",
-                              "rebound", "input_too_large"));
-    }
-  }
-  if (in->bad()) return fail(Error::permanent("read error in " + file));
-  return out;
+  return kFailure;
 }
 
-std::vector<std::string> split_keys(const std::vector<std::string>& raw) {
-  std::vector<std::string> keys;
-  for (const std::string& item : raw) {
-    std::size_t start = 0;
-    while (start <= item.size()) {
-      const std::size_t comma = item.find(',', start);
-      const std::size_t end = comma == std::string::npos ? item.size() : comma;
-      keys.push_back(item.substr(start, end - start));
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
-  }
-  return keys;
-}
-
-// Rows the writer refused (a typed WriteRefusal) are bad input; any other
-// failure of the write came from the back end.
-int exit_code_for(const Error& e) {
-  return e.reason.as<warehouse::WriteRefusal>() ? kBadInput : kBackendError;
-}
-
-nlohmann::json summary_json(const LoadArgs& args, const warehouse::WriteReport& r,
-                            std::string_view warehouse_url) {
-  nlohmann::json retries = nlohmann::json::object();
-  for (std::size_t c = 0; c < kErrorClassCount; ++c) {
-    retries[std::string(to_string(static_cast<ErrorClass>(c)))] = r.retry.failures[c];
-  }
-  return {
-      {"table", args.table},
-      {"warehouse", warehouse_url},
-      {"rows_read", r.rows_read},
-      {"duplicates", r.duplicates},
-      {"rows_merged", r.rows_merged},
-      {"attempts", r.retry.attempts},
-      {"retries", r.retry.retries()},
-      {"failures_by_class", retries},
-      {"slept_ms", std::chrono::duration<double, std::milli>(r.retry.slept).count()},
-      {"elapsed_ms", std::chrono::duration<double, std::milli>(r.elapsed).count()},
-  };
-}
-
-int report_error(const LoadArgs& args, const Error& e, int code, const warehouse::WriteReport* r,
-                 std::string_view url) {
-  std::cerr << "rebound load: " << e.message << "\n";
+int report_error(const LoadArgs& args, const warehouse::LoadFailure& f) {
+  const int code = exit_code_for(f.stage);
+  std::cerr << "rebound load: " << f.error.message << "\n";
   if (args.json) {
-    nlohmann::json j = r ? summary_json(args, *r, url) : nlohmann::json::object();
+    nlohmann::json j = f.report ? warehouse::load_summary_json(*f.report, args.table, f.warehouse)
+                                : nlohmann::json::object();
     j["ok"] = false;
-    j["error"] = e.message;
-    j["error_class"] = std::string(to_string(e.error_class));
+    j["error"] = f.error.message;
+    j["error_class"] = std::string(to_string(f.error.error_class));
     j["exit_code"] = code;
     std::cout << json_text(j) << "\n";
   }
@@ -117,77 +70,28 @@ int report_error(const LoadArgs& args, const Error& e, int code, const warehouse
 }
 
 int run_load(const LoadArgs& args) {
-  const auto started = std::chrono::steady_clock::now();
-  // Names first: a bad --table or --key is a usage error, caught before reading anything.
-  auto table = warehouse::parse_table_name(args.table);
-  if (!table) return report_error(args, table.error(), kUsage, nullptr, {});
-  const std::vector<std::string> keys = split_keys(args.keys);
-  for (const std::string& k : keys) {
-    if (auto ok = warehouse::validate_identifier(k, "key column"); !ok) {
-      return report_error(args, ok.error(), kUsage, nullptr, {});
-    }
-  }
-
-  // A bar over the load's three phases (read, parse and check, write).
-  ProgressBar progress(true);
-  progress.show("reading " + args.file + " ...", 0, 3);
-  auto text = read_all(args.file, warehouse::kDefaultMaxInputBytes);
-  if (!text) {
-    progress.clear();
-    const int code = text.error().code == "input_too_large" ? kBadInput : kUsage;
-    return report_error(args, text.error(), code, nullptr, {});
-  }
-  progress.show("parsing and checking " + std::to_string(text->size()) + " bytes ...", 1, 3);
-  // One pass from text to typed rows (simdjson), every row type-checked
-  // with line numbers before the warehouse is touched.
-  auto rows = warehouse::rows_from_ndjson(*text);
-  text->clear();
-  text->shrink_to_fit();
-  if (!rows) {
-    progress.clear();
-    return report_error(args, rows.error(), kBadInput, nullptr, {});
-  }
-
-  const auto statement_timeout =
-      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(args.statement_timeout_s));
-  auto wh = warehouse::open_warehouse(args.into, {.statement_timeout = statement_timeout});
-  if (!wh) {
-    progress.clear();
-    // Refused by rebound itself (a typed refusal, or a URL/config it could
-    // not use): a usage error; anything the back end said is exit 4.
-    const Error& e = wh.error();
-    const int code =
-        e.reason.as<warehouse::OpenRefusal>() || e.source == "rebound" ? kUsage : kBackendError;
-    return report_error(args, wh.error(), code, nullptr, {});
-  }
-  auto writer = warehouse::BatchWriter::make(
-      *wh, {.table = args.table,
-            .keys = keys,
-            .create_table = args.create,
-            .policy = warehouse::default_write_policy(args.retry_scale)});
-  if (!writer) {
-    progress.clear();
-    return report_error(args, writer.error(), kUsage, nullptr, (*wh)->display_url());
-  }
-  progress.show(
-      "writing " + std::to_string(rows->rows.size()) + " rows into " + table->display() + " ...", 2,
-      3);
-  warehouse::WriteOutcome out = writer->write(std::move(*rows));
+  ProgressBar progress(true);  // over the three steps: read, parse and check, write
+  auto done = warehouse::load_ndjson({.file = args.file,
+                                      .warehouse_url = args.into,
+                                      .table = args.table,
+                                      .keys = args.keys,
+                                      .create_table = args.create,
+                                      .retry_scale = args.retry_scale,
+                                      .statement_timeout = std::chrono::duration_cast<Duration>(
+                                          std::chrono::duration<double>(args.statement_timeout_s))},
+                                     std::bind_front(&ProgressBar::show, &progress));
   progress.clear();
-  out.report.elapsed = std::chrono::steady_clock::now() - started;  // include reading
-  if (!out) {
-    const Error& e = out.status.error();
-    return report_error(args, e, exit_code_for(e), &out.report, (*wh)->display_url());
-  }
+  if (!done) return report_error(args, done.error());
+  const warehouse::WriteReport& r = done->report;
   if (args.json) {
-    nlohmann::json j = summary_json(args, out.report, (*wh)->display_url());
+    nlohmann::json j = warehouse::load_summary_json(r, args.table, done->warehouse);
     j["ok"] = true;
     std::cout << json_text(j) << "\n";
   } else {
-    std::cout << "merged " << out.report.rows_merged << " rows into " << table->display() << " ("
-              << out.report.rows_read << " read, " << out.report.duplicates << " duplicate keys, "
-              << out.report.retry.attempts << " attempt(s)) in "
-              << std::chrono::duration_cast<std::chrono::milliseconds>(out.report.elapsed).count()
+    std::cout << "merged " << r.rows_merged << " rows into " << done->table << " (" << r.rows_read
+              << " read, " << r.duplicates << " duplicate keys, " << r.retry.attempts
+              << " attempt(s)) in "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(r.elapsed).count()
               << " ms\n";
   }
   return kOk;

@@ -8,8 +8,14 @@
 // Thread safety: show() may be called from several threads at once.
 #pragma once
 
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdint>
+#include <iostream>
 #include <mutex>
+#include <string>
 #include <string_view>
 
 namespace rebound::cli {
@@ -17,15 +23,29 @@ namespace rebound::cli {
 class ProgressBar {
  public:
   // Draws only when `wanted` and stderr is a terminal.
-  explicit ProgressBar(bool wanted);
+  explicit ProgressBar(bool wanted) : enabled_(wanted && ::isatty(STDERR_FILENO) == 1) {}
   ProgressBar(const ProgressBar&) = delete;
   ProgressBar& operator=(const ProgressBar&) = delete;
   ~ProgressBar() { clear(); }
 
   // Redraws the line: the label, a bar filled done/total, and the counts.
-  void show(std::string_view label, std::uint64_t done, std::uint64_t total);
+  void show(std::string_view label, std::uint64_t done, std::uint64_t total) {
+    if (!enabled_ || total == 0) return;
+    constexpr std::uint64_t kWidth = 30;
+    const std::uint64_t filled = std::min(done, total) * kWidth / total;
+    std::string bar;
+    for (std::uint64_t i = 0; i < kWidth; ++i) bar += i < filled ? "█" : "░";
+    std::lock_guard lock(mu_);
+    drawn_ = true;
+    std::cerr << fmt::format("\r\033[K[{:<7}] {} {}/{}", label, bar, done, total) << std::flush;
+  }
+
   // Erases the line (also done by the destructor).
-  void clear();
+  void clear() {
+    std::lock_guard lock(mu_);
+    if (drawn_) std::cerr << "\r\033[K" << std::flush;
+    drawn_ = false;
+  }
 
  private:
   bool enabled_;

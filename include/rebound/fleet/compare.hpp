@@ -5,7 +5,7 @@
 //
 //   auto done = rebound::fleet::compare({.workload = {.processors = 8}});
 //   if (done) {
-//     print_table(std::cout, done->rows);   // report.hpp
+//     print_text(std::cout, *done);   // configuration, success table, PASS/FAIL
 //     return done->pass ? 0 : 1;
 //   }
 //   done.error().stage;   // which step failed; done.error().error says why
@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <expected>
 #include <functional>
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -87,5 +88,9 @@ using ModeProgress = std::function<void(Mode mode, std::uint64_t done, std::uint
 
 // The `rebound fleet --json` document: config, both runs, the table, pass.
 [[nodiscard]] nlohmann::json to_json(const Comparison& comparison);
+
+// The `rebound fleet` text report: the configuration (URLs redacted), the
+// success table (print_table), PASS or FAIL, and a few final errors per run.
+void print_text(std::ostream& out, const Comparison& comparison);
 
 }  // namespace rebound::fleet

@@ -1,10 +1,11 @@
-// Header lines: response lines from servers and --header text from users.
+// The header list and the one header-line parser: response lines from
+// servers and --header text from users, under one set of rules.
 // Regression tests for what the header-line fuzzer guards.
-#include "rebound/http/header_line.hpp"
+#include "rebound/core/headers.hpp"
 
 #include <gtest/gtest.h>
 
-namespace rebound::http {
+namespace rebound {
 namespace {
 
 TEST(HeaderLine, ParsesNameAndTrimmedValue) {
@@ -22,6 +23,28 @@ TEST(HeaderLine, IgnoresMalformedLinesInsteadOfHalfParsingThem) {
   EXPECT_FALSE(parse_header_line(": empty name\r\n"));
   EXPECT_FALSE(parse_header_line(std::string_view("X: a\0b", 6)));
   EXPECT_FALSE(parse_header_line("X: a\rSet-Cookie: b\r\n"));
+}
+
+TEST(HeaderLine, SameRulesForServerLinesAndUserOptions) {
+  // One parser: what a server line and a --header accept agree.
+  for (const char* text : {"X-A: v", "X-A:v", "X-A:\t v \t", "X-A:"}) {
+    auto line = parse_header_line(text);
+    auto option = parse_header_option(text);
+    ASSERT_TRUE(line) << text;
+    ASSERT_TRUE(option) << text;
+    EXPECT_EQ(line->name, option->first) << text;
+    EXPECT_EQ(line->value, option->second) << text;
+  }
+  for (const char* text : {"Bad Name: v", ": v", "X-A: a\rb"}) {
+    EXPECT_FALSE(parse_header_line(text)) << text;
+    EXPECT_FALSE(parse_header_option(text)) << text;
+  }
+}
+
+TEST(Headers, FindHeaderIgnoresCaseAndTakesTheFirst) {
+  const Headers h = {{"Content-Type", "a"}, {"content-type", "b"}};
+  EXPECT_EQ(find_header(h, "CONTENT-TYPE"), "a");
+  EXPECT_FALSE(find_header(h, "Content-Length"));
 }
 
 TEST(HeaderOption, AcceptsNameColonValue) {
@@ -45,4 +68,4 @@ TEST(HeaderOption, ErrorsNeverEchoTheArgument) {
 }
 
 }  // namespace
-}  // namespace rebound::http
+}  // namespace rebound
