@@ -31,12 +31,23 @@ Outcome failed_outcome() {
   return {.status = fail(Error::transient("merge: server closed")), .attempts = 3};
 }
 
+// What retry() returns: the result sits in `.value`.
+struct ValueOutcome {
+  Result<int> value;
+  int attempts = 0;
+};
+ValueOutcome gave_up() {
+  return {.value = fail(Error::permanent("retry limit reached")), .attempts = 3};
+}
+
 TEST(IsOk, MatchesValuesAndOkStatusesAndOutcomes) {
   EXPECT_THAT(value_42(), IsOk());
   EXPECT_THAT(ok_status(), IsOk());
   EXPECT_THAT(Outcome{}, IsOk());
   EXPECT_THAT(http_503(), Not(IsOk()));
   EXPECT_THAT(failed_outcome(), Not(IsOk()));
+  EXPECT_THAT(ValueOutcome{.value = 1}, IsOk());
+  EXPECT_THAT(gave_up(), Not(IsOk()));
 }
 
 TEST(IsOk, AFailurePrintsTheWholeClassifiedError) {
@@ -47,6 +58,8 @@ TEST(IsOk, AFailurePrintsTheWholeClassifiedError) {
                        "which failed with permanent [rebound]: line 2, column 3: not a number");
   EXPECT_NONFATAL_FAILURE(EXPECT_THAT(failed_outcome(), IsOk()),
                           "which failed with transient [rebound]: merge: server closed");
+  EXPECT_NONFATAL_FAILURE(EXPECT_THAT(gave_up(), IsOk()),
+                          "which failed with permanent [rebound]: retry limit reached");
   EXPECT_NONFATAL_FAILURE(EXPECT_THAT(value_42(), Not(IsOk())),
                           "Expected: failed\n  Actual: value 42, which succeeded");
 }
@@ -68,6 +81,7 @@ TEST(HasErrorMessage, TakesAStringMatcherOrTheExactText) {
   EXPECT_THAT(bad_column(), HasErrorMessage("line 2, column 3: not a number"));
   EXPECT_THAT(bad_column(), HasErrorMessage(Not(HasSubstr("s3cr3t"))));
   EXPECT_THAT(failed_outcome(), HasErrorMessage(StartsWith("merge:")));
+  EXPECT_THAT(gave_up(), HasErrorMessage("retry limit reached"));
   EXPECT_THAT(bad_column(), Not(HasErrorMessage("line 2")));
   // A success matches no message matcher, not even a negated one.
   EXPECT_THAT(value_42(), Not(HasErrorMessage(Not(HasSubstr("x")))));

@@ -3,7 +3,7 @@
 // `<< r.error().message` tail.
 //
 //   ASSERT_THAT(wh, IsOk());                                  // Result<T> or Status
-//   ASSERT_THAT(writer.write(rows), IsOk());                  // anything with .status
+//   ASSERT_THAT(writer.write(rows), IsOk());                  // .status or .value inside
 //   EXPECT_THAT(r, HasErrorClass(ErrorClass::transient));     // failed, with that class
 //   EXPECT_THAT(r, HasErrorMessage(HasSubstr("column 3")));   // failed, message matches
 //   EXPECT_THAT(r, HasErrorMessage("exact text"));            // failed, message equal
@@ -49,13 +49,16 @@ void PrintTo(const std::expected<T, Error>& result, std::ostream* os) {
 namespace testing {
 namespace detail {
 
-// The result inside `arg`: itself, or its `.status` (warehouse::WriteOutcome).
+// The result inside `arg`: itself, its `.status` (warehouse::WriteOutcome)
+// or its `.value` (retry::RetryOutcome).
 template <class T>
 const auto& result_of(const T& arg) {
-  if constexpr (requires { arg.status.has_value(); }) {
+  if constexpr (requires { arg.has_value(); }) {
+    return arg;
+  } else if constexpr (requires { arg.status.has_value(); }) {
     return arg.status;
   } else {
-    return arg;
+    return arg.value;
   }
 }
 
