@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -74,6 +75,15 @@ Result<PostgresServer*> PostgresServer::shared(const PostgresServerOptions& opti
   static Result<std::unique_ptr<PostgresServer>> instance = start(options);
   if (!instance) return fail(instance.error());
   return instance->get();
+}
+
+PostgresServer& PostgresServer::shared_or_abort(const PostgresServerOptions& options) {
+  auto server = shared(options);
+  if (!server) {
+    std::fprintf(stderr, "cannot start PostgreSQL: %s\n", server.error().describe().c_str());
+    std::abort();
+  }
+  return **server;
 }
 
 Status PostgresServer::pg_ctl_start() {

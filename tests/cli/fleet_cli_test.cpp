@@ -9,18 +9,15 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli_fixture.hpp"
 #include "rebound/testing/command.hpp"
 #include "rebound/testing/postgres_server.hpp"
 
 namespace rebound {
 namespace {
 
+using cli_test::binary;
 using testing::CommandResult;
-
-std::string binary() {
-  const char* env = std::getenv("REBOUND_BIN");
-  return env ? env : REBOUND_BINARY;
-}
 
 CommandResult fleet(std::vector<std::string> args) {
   args.insert(args.begin(), {binary(), "fleet"});
@@ -53,9 +50,7 @@ void expect_rows_exact(const nlohmann::json& run) {
 
 testing::PostgresServer& postgres() {
   // max_connections 20: a naive fleet of 32 processors must run out.
-  auto pg = testing::PostgresServer::shared({.max_connections = 20});
-  EXPECT_TRUE(pg) << (pg ? "" : pg.error().message);
-  return **pg;
+  return testing::PostgresServer::shared_or_abort({.max_connections = 20});
 }
 
 // The latency and acquisition rows are timings: they are the benchmark's

@@ -14,42 +14,21 @@
 
 #include <thread>
 
+#include "cli_fixture.hpp"
 #include "rebound/core/temp_dir.hpp"
 #include "rebound/fleet/source.hpp"
-#include "rebound/testing/command.hpp"
-#include "rebound/testing/postgres_server.hpp"
+#include "rebound/testing/matchers.hpp"
 
 namespace {
 
-using rebound::testing::CommandResult;
-using rebound::testing::run_command;
-
-std::string binary() {
-  const char* env = std::getenv("REBOUND_BIN");
-  return env ? env : REBOUND_BINARY;
-}
-
-CommandResult rebound_cli(std::vector<std::string> args) {
-  args.insert(args.begin(), binary());
-  return run_command(args);
-}
+using rebound::cli_test::CommandResult;
+using rebound::cli_test::postgres;
+using rebound::cli_test::rebound_cli;
+using rebound::cli_test::write_file;
+using namespace rebound::testing::result_matchers;
 
 // The one temp folder helper (rebound/core/temp_dir.hpp), removed on scope exit.
 rebound::TempDir temp_dir() { return rebound::TempDir::make("rebound-hostile-").value(); }
-
-rebound::testing::PostgresServer& postgres() {
-  auto server = rebound::testing::PostgresServer::shared();
-  if (!server) {
-    ADD_FAILURE() << "cannot start PostgreSQL: " << server.error().message;
-    std::abort();
-  }
-  return **server;
-}
-
-std::filesystem::path write_file(const std::filesystem::path& p, const std::string& text) {
-  std::ofstream(p, std::ios::binary) << text;
-  return p;
-}
 
 // --- load ----------------------------------------------------------------------
 
@@ -145,7 +124,7 @@ TEST(HostileCli, FleetWithAnExternalSourceCanPass) {
       .seed = 7, .processors = 2, .batches = 30, .rows = 5, .key_space = 40};
   auto source = rebound::fleet::Source::start(
       work, {.error_rate = 0, .throttle_rate = 0, .drop_rate = 0, .slow_rate = 0});
-  ASSERT_TRUE(source) << source.error().message;
+  ASSERT_THAT(source, IsOk());
   CommandResult r = rebound_cli({"fleet", "--source", (*source)->url(), "-n", "2", "--batches",
                                  "30", "--rows", "5", "--keys", "40", "--seed", "7", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -160,7 +139,7 @@ TEST(HostileCli, FleetPrintsItsReportThroughAServerRestart) {
   // A restart during the run ended the fleet with exit 4 and no report, even
   // with every row written: the row check reused a dead connection (defect 12).
   auto server = rebound::testing::PostgresServer::start({});
-  ASSERT_TRUE(server) << server.error().message;
+  ASSERT_THAT(server, IsOk());
   CommandResult r;
   std::thread run([&] {
     r = rebound_cli({"fleet",

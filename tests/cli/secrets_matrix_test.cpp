@@ -25,35 +25,16 @@
 #include <string>
 #include <vector>
 
+#include "cli_fixture.hpp"
 #include "rebound/core/temp_dir.hpp"
-#include "rebound/testing/command.hpp"
-#include "rebound/testing/postgres_server.hpp"
 
 namespace {
 
-using rebound::testing::CommandResult;
-using rebound::testing::run_command;
-
-std::string binary() {
-  const char* env = std::getenv("REBOUND_BIN");
-  return env ? env : REBOUND_BINARY;
-}
-
-rebound::testing::PostgresServer& postgres() {
-  auto server = rebound::testing::PostgresServer::shared();
-  if (!server) {
-    ADD_FAILURE() << "cannot start PostgreSQL: " << server.error().message;
-    std::abort();
-  }
-  return **server;
-}
-
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using rebound::cli_test::binary;
+using rebound::cli_test::CommandResult;
+using rebound::cli_test::postgres;
+using rebound::cli_test::run_command;
+using rebound::cli_test::slurp;
 
 // The one temp folder helper (rebound/core/temp_dir.hpp), removed on scope exit.
 rebound::TempDir temp_dir() { return rebound::TempDir::make("rebound-secrets-").value(); }

@@ -3,15 +3,8 @@
 # installed binary, `rebound fleet` runs with LD_LIBRARY_PATH unset and
 # writes its rows exactly,
 # and a find_package(rebound) consumer builds and runs against it.
+include(${CMAKE_CURRENT_LIST_DIR}/consumer_steps.cmake)
 file(REMOVE_RECURSE ${WORK_DIR}/prefix ${WORK_DIR}/consumer)
-function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "command failed (${rc}): ${ARGN}\n${out}\n${err}")
-  endif()
-  message(STATUS "${out}")
-  set(last_output "${out}" PARENT_SCOPE)
-endfunction()
 
 set(prefix ${WORK_DIR}/prefix)
 set(launcher)
@@ -55,7 +48,4 @@ if(json_error OR json_error2 OR json_error3 OR rows_expected EQUAL 0
   message(FATAL_ERROR "the installed rebound fleet did not write its rows exactly:\n${out}\n${err}")
 endif()
 
-run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE} -B ${WORK_DIR}/consumer -G ${GENERATOR}
-    -DCMAKE_PREFIX_PATH=${prefix})
-run(${CMAKE_COMMAND} --build ${WORK_DIR}/consumer)
-run(${CMAKE_COMMAND} -E env --unset=LD_LIBRARY_PATH ${WORK_DIR}/consumer/consumer)
+build_and_run_consumer(${prefix} ${WORK_DIR}/consumer)

@@ -12,7 +12,7 @@
 #include "rebound/testing/matchers.hpp"
 #include "rebound/testing/nginx_server.hpp"
 
-using rebound::testing::IsOk;
+using namespace rebound::testing::result_matchers;
 
 namespace rebound::http {
 namespace {
@@ -67,7 +67,7 @@ TEST_F(ClientNginx, ThousandSequentialGetsReuseOneConnection) {
   auto client = Client::make().value();
   for (int i = 0; i < 1000; ++i) {
     auto r = client->get(nginx_->http_url("/status"));
-    ASSERT_TRUE(r) << i << ": " << r.error().describe();
+    ASSERT_THAT(r, IsOk()) << i;
     ASSERT_EQ(r->status, 200);
   }
   const ClientStats s = client->stats();
@@ -127,8 +127,8 @@ TEST_F(ClientNginx, HttpsWithoutTheCaFailsVerificationAndIsNotRetried) {
                          .on_retry = [&](const RetryEvent&) { retries.fetch_add(1); }});
   ASSERT_FALSE(r);
   EXPECT_FALSE(r.error().retriable()) << r.error().describe();
-  EXPECT_NE(r.error().message.find("certificate"), std::string::npos) << r.error().message;
-  EXPECT_NE(r.error().message.find("ca_file"), std::string::npos) << r.error().message;
+  EXPECT_THAT(r, HasErrorMessage(HasSubstr("certificate")));
+  EXPECT_THAT(r, HasErrorMessage(HasSubstr("ca_file")));
   EXPECT_EQ(retries.load(), 0);
   EXPECT_EQ(client->stats().attempts, 1u);
 }

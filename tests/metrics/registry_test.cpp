@@ -8,6 +8,10 @@
 #include <thread>
 #include <vector>
 
+#include "rebound/testing/matchers.hpp"
+
+using namespace rebound::testing::result_matchers;
+
 namespace rebound::metrics {
 namespace {
 
@@ -52,12 +56,12 @@ TEST(Registry, RejectsBadNamesAndTypeClashesWithClearErrors) {
   Registry reg;
   auto bad = reg.try_counter("1bad", "x");
   ASSERT_FALSE(bad);
-  EXPECT_NE(bad.error().message.find("\"1bad\""), std::string::npos);
+  EXPECT_THAT(bad, HasErrorMessage(HasSubstr("\"1bad\"")));
   EXPECT_FALSE(reg.try_counter("ok_total", "x", {{"le", "1"}}));
   ASSERT_TRUE(reg.try_counter("dual", "x"));
   auto clash = reg.try_gauge("dual", "x");
   ASSERT_FALSE(clash);
-  EXPECT_NE(clash.error().message.find("another type"), std::string::npos);
+  EXPECT_THAT(clash, HasErrorMessage(HasSubstr("another type")));
 }
 
 TEST(Registry, EscapesLabelValues) {
@@ -113,7 +117,7 @@ TEST(Registry, WritesTheFileAtomically) {
   std::filesystem::remove(path);
   auto bad = reg.write_prometheus("/nonexistent-dir/x.prom");
   ASSERT_FALSE(bad);
-  EXPECT_NE(bad.error().message.find("/nonexistent-dir/x.prom"), std::string::npos);
+  EXPECT_THAT(bad, HasErrorMessage(HasSubstr("/nonexistent-dir/x.prom")));
 }
 
 }  // namespace

@@ -4,12 +4,16 @@
 
 #include <unordered_set>
 
+#include "rebound/testing/matchers.hpp"
+
+using namespace rebound::testing::result_matchers;
+
 namespace rebound::pool {
 namespace {
 
 ClientKey key(std::string_view project, std::string_view location = {}) {
   auto k = ClientKey::make(project, location);
-  EXPECT_TRUE(k.has_value()) << k.error().message;
+  EXPECT_THAT(k, IsOk());
   return *k;
 }
 
@@ -50,26 +54,23 @@ TEST(ClientKey, InvalidProjectErrorNamesTheValue) {
   auto bad = ClientKey::make("my_proj", "US");
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(bad.error().error_class, ErrorClass::permanent);
-  EXPECT_EQ(
-      bad.error().message,
-      "invalid project \"my_proj\": only letters, digits and '-' are allowed (found '_' at 2)");
+  EXPECT_THAT(bad, HasErrorMessage("invalid project \"my_proj\": only letters, digits and '-' are "
+                                   "allowed (found '_' at 2)"));
 }
 
 TEST(ClientKey, EmptyProjectIsRejected) {
   auto bad = ClientKey::make("   ", "US");
   ASSERT_FALSE(bad.has_value());
-  EXPECT_EQ(bad.error().message, "invalid project \"   \": must not be empty");
+  EXPECT_THAT(bad, HasErrorMessage("invalid project \"   \": must not be empty"));
 }
 
 TEST(ClientKey, InvalidLocationErrorNamesTheValue) {
   auto bad = ClientKey::make("p", "us central");
   ASSERT_FALSE(bad.has_value());
-  EXPECT_NE(bad.error().message.find("invalid location \"us central\""), std::string::npos)
-      << bad.error().message;
+  EXPECT_THAT(bad, HasErrorMessage(HasSubstr("invalid location \"us central\"")));
   auto bad_default = ClientKey::make("p", "", "u$");
   ASSERT_FALSE(bad_default.has_value());
-  EXPECT_NE(bad_default.error().message.find("default location"), std::string::npos)
-      << bad_default.error().message;
+  EXPECT_THAT(bad_default, HasErrorMessage(HasSubstr("default location")));
 }
 
 TEST(ClientKey, LocationConflictIsSameProjectOtherLocation) {

@@ -8,6 +8,10 @@
 #include <thread>
 #include <vector>
 
+#include "rebound/testing/matchers.hpp"
+
+using namespace rebound::testing::result_matchers;
+
 namespace rebound::pool {
 namespace {
 
@@ -112,7 +116,7 @@ TEST(KeyedCache, FailedCreationIsNotCachedAndItsWaitersSeeTheError) {
   for (const auto& r : results) {
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error().code, "503");
-    EXPECT_EQ(r.error().message, "token endpoint returned 503");
+    EXPECT_THAT(r, HasErrorMessage("token endpoint returned 503"));
   }
   EXPECT_EQ(cache->client_count(), 0U);
   EXPECT_EQ(cache->find(k), nullptr);
@@ -148,10 +152,11 @@ TEST(KeyedCache, RawSpellingsAreCanonicalisedOrRejected) {
   EXPECT_EQ((*a)->key, "my-project@US");
   auto bad = cache->client("my project", "US");
   ASSERT_FALSE(bad.has_value());
-  EXPECT_EQ(
-      bad.error().message,
-      "invalid project \"my project\": only letters, digits and '-' are allowed (found ' ' at "
-      "2)");
+  EXPECT_THAT(
+      bad,
+      HasErrorMessage(
+          "invalid project \"my project\": only letters, digits and '-' are allowed (found ' ' at "
+          "2)"));
   EXPECT_EQ(f.calls, 1);
 }
 
@@ -209,11 +214,11 @@ TEST(KeyedCache, CreateThatThrowsOrReturnsNullIsAnErrorNotACachedClient) {
       }}).value();
   auto thrown = cache->client("a");
   ASSERT_FALSE(thrown.has_value());
-  EXPECT_EQ(thrown.error().message, "keyed cache: create threw: boom");
+  EXPECT_THAT(thrown, HasErrorMessage("keyed cache: create threw: boom"));
   mode = 1;
   auto null = cache->client("a");
   ASSERT_FALSE(null.has_value());
-  EXPECT_EQ(null.error().message, "keyed cache: create returned a null client");
+  EXPECT_THAT(null, HasErrorMessage("keyed cache: create returned a null client"));
   mode = 2;
   EXPECT_TRUE(cache->client("a").has_value());
   EXPECT_EQ(cache->stats().create_failures, 2U);
@@ -243,7 +248,7 @@ TEST(KeyedCache, ThousandsOfKeysAreEachFoundAndDistinct) {
 TEST(KeyedCache, MakeRequiresACreateHook) {
   auto bad = ClientCache<FakeClient>::make({});
   ASSERT_FALSE(bad.has_value());
-  EXPECT_EQ(bad.error().message, "keyed cache: the create hook is required");
+  EXPECT_THAT(bad, HasErrorMessage("keyed cache: the create hook is required"));
 }
 
 // Readers race writers that add keys and clear: every lookup must see either

@@ -9,6 +9,9 @@
 #include <vector>
 
 #include "rebound/testing/fake_clock.hpp"
+#include "rebound/testing/matchers.hpp"
+
+using namespace rebound::testing::result_matchers;
 
 namespace rebound::pool {
 namespace {
@@ -65,7 +68,7 @@ LeasePoolHooks<FakeConn> hooks_for(FakeServer& server) {
 
 std::shared_ptr<LeasePool<FakeConn>> make_pool(FakeServer& server, LeasePoolOptions options) {
   auto pool = LeasePool<FakeConn>::make(std::move(options), hooks_for(server));
-  EXPECT_TRUE(pool.has_value()) << pool.error().message;
+  EXPECT_THAT(pool, IsOk());
   return *pool;
 }
 
@@ -82,18 +85,18 @@ TEST(LeasePool, MakeRejectsInvalidOptionsNamingTheValue) {
   FakeServer server;
   auto zero = LeasePool<FakeConn>::make({.name = "pg main", .max_size = 0}, hooks_for(server));
   ASSERT_FALSE(zero.has_value());
-  EXPECT_EQ(zero.error().message, "pool \"pg main\": max_size must be at least 1 (got 0)");
+  EXPECT_THAT(zero, HasErrorMessage("pool \"pg main\": max_size must be at least 1 (got 0)"));
   EXPECT_EQ(zero.error().error_class, ErrorClass::permanent);
 
   auto no_create = LeasePool<FakeConn>::make({.name = "pg main"}, {});
   ASSERT_FALSE(no_create.has_value());
-  EXPECT_EQ(no_create.error().message, "pool \"pg main\": the create hook is required");
+  EXPECT_THAT(no_create, HasErrorMessage("pool \"pg main\": the create hook is required"));
 
   auto negative =
       LeasePool<FakeConn>::make({.acquire_timeout = milliseconds{-5}}, hooks_for(server));
   ASSERT_FALSE(negative.has_value());
-  EXPECT_EQ(negative.error().message,
-            "pool \"pool\": acquire_timeout must not be negative (got -5 ms)");
+  EXPECT_THAT(negative,
+              HasErrorMessage("pool \"pool\": acquire_timeout must not be negative (got -5 ms)"));
 }
 
 TEST(LeasePool, CreatesLazilyAndLeasesReturnOnDestruction) {
@@ -186,7 +189,7 @@ TEST(LeasePool, BlockedAcquireGetsTheConnectionAnotherThreadReturns) {
   while (pool->stats().waiting == 0) std::this_thread::yield();  // it is blocked now
   held.release();
   waiter.join();
-  ASSERT_TRUE(got.has_value()) << got.error().message;
+  ASSERT_THAT(got, IsOk());
   EXPECT_EQ((*got)->id, id);
   const PoolStats s = pool->stats();
   EXPECT_EQ(s.waits, 1U);
@@ -204,9 +207,11 @@ TEST(LeasePool, OverflowsWhenTooManyThreadsAreAlreadyWaiting) {
   auto second = pool->acquire(seconds{30});
   ASSERT_FALSE(second.has_value());
   EXPECT_EQ(pool_failure(second.error()), PoolFailure::overflow);
-  EXPECT_EQ(second.error().message,
-            "pool \"pg\" overflow: 1 threads already waiting (max_waiters 1) for 1 connections; "
-            "raise max_size or max_waiters, or shed load");
+  EXPECT_THAT(
+      second,
+      HasErrorMessage(
+          "pool \"pg\" overflow: 1 threads already waiting (max_waiters 1) for 1 connections; "
+          "raise max_size or max_waiters, or shed load"));
   held.release();
   waiter.join();
   EXPECT_TRUE(first.has_value());
@@ -325,11 +330,11 @@ TEST(LeasePool, CreateThatThrowsOrReturnsNullIsABrokenFailure) {
   auto thrown = pool->acquire();
   ASSERT_FALSE(thrown.has_value());
   EXPECT_EQ(pool_failure(thrown.error()), PoolFailure::broken);
-  EXPECT_EQ(thrown.error().message, "pool \"ints\": create() threw: socket: boom");
+  EXPECT_THAT(thrown, HasErrorMessage("pool \"ints\": create() threw: socket: boom"));
   mode = 1;
   auto null = pool->acquire();
   ASSERT_FALSE(null.has_value());
-  EXPECT_EQ(null.error().message, "pool \"ints\": create() returned no connection");
+  EXPECT_THAT(null, HasErrorMessage("pool \"ints\": create() returned no connection"));
   mode = 2;
   auto ok = pool->acquire();
   ASSERT_TRUE(ok.has_value());
@@ -369,7 +374,7 @@ TEST(LeasePool, HealsAfterServerRestart) {
   std::vector<Lease<FakeConn>> after;
   for (int i = 0; i < 3; ++i) {
     auto lease = pool->acquire();
-    ASSERT_TRUE(lease.has_value()) << lease.error().message;
+    ASSERT_THAT(lease, IsOk());
     EXPECT_TRUE((*lease)->query());
     after.push_back(std::move(*lease));
   }
@@ -444,7 +449,7 @@ TEST(LeasePool, CloseRefusesNewLeasesAndDestroysConnectionsAsTheyComeBack) {
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(pool_failure(refused.error()), PoolFailure::closed);
   EXPECT_EQ(refused.error().error_class, ErrorClass::permanent);
-  EXPECT_EQ(refused.error().message, "pool \"pg main\" is closed; no new leases");
+  EXPECT_THAT(refused, HasErrorMessage("pool \"pg main\" is closed; no new leases"));
   EXPECT_TRUE(leased->query());  // a lease in hand keeps working
   leased.release();
   EXPECT_EQ(server.live, 0);

@@ -7,6 +7,9 @@
 
 #include "rebound/retry/retry_loop.hpp"
 #include "rebound/testing/fake_clock.hpp"
+#include "rebound/testing/matchers.hpp"
+
+using namespace rebound::testing::result_matchers;
 
 namespace rebound {
 namespace {
@@ -125,7 +128,7 @@ TEST(AdaptiveRate, WaitsAreReservationsBoundedByMaxWait) {
       EXPECT_EQ(wait.error().code, "client_send_rate");
       ASSERT_TRUE(wait.error().retry_after);
       EXPECT_GT(*wait.error().retry_after, 10s);
-      EXPECT_NE(wait.error().message.find("api.test:443"), std::string::npos);
+      EXPECT_THAT(wait, HasErrorMessage(HasSubstr("api.test:443")));
       break;
     }
     EXPECT_GT(*wait, previous);
@@ -191,14 +194,12 @@ TEST(AdaptiveRate, A429StormSlowsARetryLoop) {
 }
 
 TEST(AdaptiveRate, InvalidOptionsNameTheField) {
-  auto bad = [](AdaptiveRateOptions o) {
-    return AdaptiveRateLimiter::make(std::move(o)).error().message;
-  };
-  EXPECT_NE(bad({.beta = 1.0}).find("beta"), std::string::npos);
-  EXPECT_NE(bad({.scale_constant = 0}).find("scale_constant"), std::string::npos);
-  EXPECT_NE(bad({.smoothing = 0}).find("smoothing"), std::string::npos);
-  EXPECT_NE(bad({.min_rate = -1}).find("min_rate"), std::string::npos);
-  EXPECT_NE(bad({.max_wait = -1s}).find("max_wait"), std::string::npos);
+  auto bad = [](AdaptiveRateOptions o) { return AdaptiveRateLimiter::make(std::move(o)); };
+  EXPECT_THAT(bad({.beta = 1.0}), HasErrorMessage(HasSubstr("beta")));
+  EXPECT_THAT(bad({.scale_constant = 0}), HasErrorMessage(HasSubstr("scale_constant")));
+  EXPECT_THAT(bad({.smoothing = 0}), HasErrorMessage(HasSubstr("smoothing")));
+  EXPECT_THAT(bad({.min_rate = -1}), HasErrorMessage(HasSubstr("min_rate")));
+  EXPECT_THAT(bad({.max_wait = -1s}), HasErrorMessage(HasSubstr("max_wait")));
 }
 
 }  // namespace

@@ -3,6 +3,9 @@
 
 #include "rebound/retry/budget.hpp"
 #include "rebound/retry/classify.hpp"
+#include "rebound/testing/matchers.hpp"
+
+using namespace rebound::testing::result_matchers;
 
 namespace rebound {
 namespace {
@@ -59,7 +62,7 @@ TEST(BudgetCosts, InvalidCostsAreNamed) {
   o.class_cost[static_cast<std::size_t>(ErrorClass::transient)] = -1;
   auto made = RetryBudget::make(o);
   ASSERT_FALSE(made);
-  EXPECT_NE(made.error().message.find("class_cost[transient]"), std::string::npos);
+  EXPECT_THAT(made, HasErrorMessage(HasSubstr("class_cost[transient]")));
   EXPECT_FALSE(RetryBudget::make({.timeout_cost = 1e9}));
 }
 

@@ -8,6 +8,9 @@
 
 #include "rebound/retry/retry_loop.hpp"
 #include "rebound/testing/fake_clock.hpp"
+#include "rebound/testing/matchers.hpp"
+
+using namespace rebound::testing::result_matchers;
 
 namespace rebound {
 namespace {
@@ -41,10 +44,10 @@ TEST(RetryBudget, SuccessesRefillUpToTheMaximum) {
 TEST(RetryBudget, RejectsInvalidOptionsNamingTheField) {
   auto bad = RetryBudget::make({.max_tokens = 0});
   ASSERT_FALSE(bad);
-  EXPECT_NE(bad.error().message.find("max_tokens"), std::string::npos);
+  EXPECT_THAT(bad, HasErrorMessage(HasSubstr("max_tokens")));
   auto bad_cost = RetryBudget::make({.max_tokens = 10, .retry_cost = -1});
   ASSERT_FALSE(bad_cost);
-  EXPECT_NE(bad_cost.error().message.find("retry_cost"), std::string::npos);
+  EXPECT_THAT(bad_cost, HasErrorMessage(HasSubstr("retry_cost")));
 }
 
 TEST(RetryBudget, ExhaustedBudgetStopsTheLoopAndSaysSo) {
@@ -61,9 +64,10 @@ TEST(RetryBudget, ExhaustedBudgetStopsTheLoopAndSaysSo) {
   ASSERT_FALSE(out);
   EXPECT_EQ(out.report.gave_up, GiveUpReason::budget_exhausted);
   EXPECT_EQ(calls, 3);  // two retries paid (4 -> 2), the third refused
-  EXPECT_EQ(out.error().message,
-            "retry budget exhausted after 3 attempts (serialization_conflict x3) merging into "
-            "stats.box: could not serialize access");
+  EXPECT_THAT(
+      out, HasErrorMessage(
+               "retry budget exhausted after 3 attempts (serialization_conflict x3) merging into "
+               "stats.box: could not serialize access"));
 }
 
 TEST(RetryBudget, ManyThreadsNeverOverspend) {

@@ -8,6 +8,9 @@
 
 #include "rebound/retry/retry_loop.hpp"
 #include "rebound/testing/fake_clock.hpp"
+#include "rebound/testing/matchers.hpp"
+
+using namespace rebound::testing::result_matchers;
 
 namespace rebound {
 namespace {
@@ -47,10 +50,9 @@ TEST(Cancellation, AStopDuringASleepEndsItWithinOneTick) {
   EXPECT_EQ(out.report.gave_up, GiveUpReason::cancelled);
   EXPECT_EQ(out.error().error_class, ErrorClass::non_retriable);
   EXPECT_EQ(out.error().code, "cancelled");
-  EXPECT_NE(out.error().message.find("retry cancelled after 1 attempt (transient x1) fetching "
-                                     "/games: HTTP 503"),
-            std::string::npos)
-      << out.error().message;
+  EXPECT_THAT(out,
+              HasErrorMessage(HasSubstr("retry cancelled after 1 attempt (transient x1) fetching "
+                                        "/games: HTTP 503")));
 }
 
 TEST(Cancellation, AStopBeforeTheFirstAttemptSendsNothing) {
@@ -63,7 +65,7 @@ TEST(Cancellation, AStopBeforeTheFirstAttemptSendsNothing) {
   ASSERT_FALSE(out);
   EXPECT_EQ(calls, 0);
   EXPECT_EQ(out.report.attempts, 0);
-  EXPECT_NE(out.error().message.find("before the first attempt"), std::string::npos);
+  EXPECT_THAT(out, HasErrorMessage(HasSubstr("before the first attempt")));
 }
 
 TEST(Cancellation, AStopBetweenAttemptsIsSeenBeforeTheNextOne) {

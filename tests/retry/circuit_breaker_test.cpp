@@ -8,6 +8,9 @@
 
 #include "rebound/retry/retry_loop.hpp"
 #include "rebound/testing/fake_clock.hpp"
+#include "rebound/testing/matchers.hpp"
+
+using namespace rebound::testing::result_matchers;
 
 namespace rebound {
 namespace {
@@ -27,7 +30,7 @@ std::shared_ptr<CircuitBreaker> breaker(FakeClock& clock, CircuitBreakerOptions 
 void calls(CircuitBreaker& b, int n, const Error* failure) {
   for (int i = 0; i < n; ++i) {
     auto permit = b.acquire();
-    ASSERT_TRUE(permit) << permit.error().message;
+    ASSERT_THAT(permit, IsOk());
     b.record(*permit, failure);
   }
 }
@@ -129,7 +132,7 @@ TEST(CircuitBreaker, AFailedProbeReopensForALongerJitteredBreakUpToTheMaximum) {
     ASSERT_FALSE(refused);
     EXPECT_GE(*refused.error().retry_after, low);
     EXPECT_LE(*refused.error().retry_after, high);
-    EXPECT_NE(refused.error().message.find("the probe failed"), std::string::npos);
+    EXPECT_THAT(refused, HasErrorMessage(HasSubstr("the probe failed")));
   }
 }
 
@@ -175,15 +178,13 @@ TEST(CircuitBreaker, KeyedBreakersAreIndependent) {
 }
 
 TEST(CircuitBreaker, InvalidOptionsNameTheField) {
-  auto bad = [](CircuitBreakerOptions o) {
-    return CircuitBreaker::make(std::move(o)).error().message;
-  };
-  EXPECT_NE(bad({.failure_ratio = 0}).find("failure_ratio"), std::string::npos);
-  EXPECT_NE(bad({.minimum_throughput = 0}).find("minimum_throughput"), std::string::npos);
-  EXPECT_NE(bad({.break_duration = 0s}).find("break_duration"), std::string::npos);
-  EXPECT_NE(bad({.max_break_duration = 1s}).find("max_break_duration"), std::string::npos);
-  EXPECT_NE(bad({.half_open_probes = 0}).find("half_open_probes"), std::string::npos);
-  EXPECT_NE(bad({.counted = {ErrorClass::circuit_open}}).find("counted"), std::string::npos);
+  auto bad = [](CircuitBreakerOptions o) { return CircuitBreaker::make(std::move(o)); };
+  EXPECT_THAT(bad({.failure_ratio = 0}), HasErrorMessage(HasSubstr("failure_ratio")));
+  EXPECT_THAT(bad({.minimum_throughput = 0}), HasErrorMessage(HasSubstr("minimum_throughput")));
+  EXPECT_THAT(bad({.break_duration = 0s}), HasErrorMessage(HasSubstr("break_duration")));
+  EXPECT_THAT(bad({.max_break_duration = 1s}), HasErrorMessage(HasSubstr("max_break_duration")));
+  EXPECT_THAT(bad({.half_open_probes = 0}), HasErrorMessage(HasSubstr("half_open_probes")));
+  EXPECT_THAT(bad({.counted = {ErrorClass::circuit_open}}), HasErrorMessage(HasSubstr("counted")));
   EXPECT_FALSE(CircuitBreakers::make({.break_jitter = -1}));
 }
 

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include "rebound/testing/matchers.hpp"
+
+using namespace rebound::testing::result_matchers;
+
 namespace rebound {
 namespace {
 
@@ -54,7 +58,7 @@ TEST(RetryPolicy, ValidationNamesTheOffendingField) {
     auto r = make_policy(std::move(p));
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().error_class, ErrorClass::permanent);
-    EXPECT_NE(r.error().message.find(needle), std::string::npos) << r.error().message;
+    EXPECT_THAT(r, HasErrorMessage(HasSubstr(needle)));
   };
   RetryPolicy p = policies::serialization();
   p.deadline = 0s;

@@ -8,6 +8,9 @@
 
 #include "rebound/retry/retry_loop.hpp"
 #include "rebound/testing/fake_clock.hpp"
+#include "rebound/testing/matchers.hpp"
+
+using namespace rebound::testing::result_matchers;
 
 namespace rebound {
 namespace {
@@ -56,7 +59,7 @@ TEST(Pushback, InvalidSettingsAreNamed) {
   p.pushback.jitter = -1;
   auto made = make_policy(p);
   ASSERT_FALSE(made);
-  EXPECT_NE(made.error().message.find("pushback.jitter"), std::string::npos);
+  EXPECT_THAT(made, HasErrorMessage(HasSubstr("pushback.jitter")));
 }
 
 TEST(Pushback, RateLimitResetIsSecondsOrAUnixTimestamp) {

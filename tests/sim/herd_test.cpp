@@ -9,6 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "rebound/testing/matchers.hpp"
+
+using namespace rebound::testing::result_matchers;
+
 namespace rebound::sim {
 namespace {
 
@@ -16,7 +20,7 @@ using namespace std::chrono_literals;
 
 HerdResult herd(HerdOptions o, BackoffKind j) {
   auto r = simulate_herd(o, j);
-  EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message);
+  EXPECT_THAT(r, IsOk());
   return r.value_or(HerdResult{});
 }
 
@@ -109,7 +113,7 @@ TEST(Herd, ReproducesTheBlogsOrderingFrom50To100Clients) {
 TEST(Herd, RunsOnlyTheStrategiesAskedForWithAndWithoutBudget) {
   const std::vector<BackoffKind> two = {BackoffKind::decorrelated_jitter, BackoffKind::exponential};
   auto rows = run_herd({.clients = 20, .seed = 3, .runs = 2, .budget_tokens = 10}, two);
-  ASSERT_TRUE(rows.has_value()) << rows.error().message;
+  ASSERT_THAT(rows, IsOk());
   ASSERT_EQ(rows->size(), 4u);
   EXPECT_EQ((*rows)[0].backoff, BackoffKind::decorrelated_jitter);
   EXPECT_EQ((*rows)[1].backoff, BackoffKind::exponential);
@@ -126,7 +130,7 @@ TEST(Herd, RunsOnlyTheStrategiesAskedForWithAndWithoutBudget) {
 TEST(Herd, RejectsAnEmptyStrategyList) {
   auto rows = run_herd({.clients = 5}, std::vector<BackoffKind>{});
   ASSERT_FALSE(rows.has_value());
-  EXPECT_NE(rows.error().message.find("strategies"), std::string::npos) << rows.error().message;
+  EXPECT_THAT(rows, HasErrorMessage(HasSubstr("strategies")));
 }
 
 TEST(Herd, WorkGrowsFasterThanTheHerdWithoutJitter) {
@@ -196,7 +200,7 @@ TEST(HerdOptions, RejectsInvalidValuesNamingTheField) {
     auto r = make_herd_options(c.options);
     ASSERT_FALSE(r.has_value()) << c.field;
     EXPECT_EQ(r.error().error_class, ErrorClass::permanent);
-    EXPECT_NE(r.error().message.find(c.field), std::string::npos) << r.error().message;
+    EXPECT_THAT(r, HasErrorMessage(HasSubstr(c.field)));
     EXPECT_FALSE(simulate_herd(c.options, BackoffKind::full_jitter).has_value()) << c.field;
   }
   EXPECT_TRUE(make_herd_options({}).has_value());
@@ -206,7 +210,7 @@ TEST(Herd, StopsWithAnErrorInsteadOfRunningForever) {
   auto r = simulate_herd({.clients = 50, .seed = 1, .runs = 1, .max_total_calls = 100},
                          BackoffKind::constant);
   ASSERT_FALSE(r.has_value());
-  EXPECT_NE(r.error().message.find("did not converge"), std::string::npos) << r.error().message;
+  EXPECT_THAT(r, HasErrorMessage(HasSubstr("did not converge")));
 }
 
 }  // namespace

@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include "rebound/testing/matchers.hpp"
+
+using namespace rebound::testing::result_matchers;
+
 namespace rebound::sim {
 namespace {
 
@@ -21,7 +25,7 @@ class Metastable : public ::testing::TestWithParam<std::tuple<std::uint64_t, Tri
 TEST_P(Metastable, RetriesAloneNeverRecoverAndAllRecoversWithoutAmplifying) {
   const auto [seed, trigger] = GetParam();
   auto rows = run_overload({.seed = seed, .trigger = trigger});
-  ASSERT_TRUE(rows) << rows.error().message;
+  ASSERT_THAT(rows, IsOk());
   ASSERT_EQ(rows->size(), 5u);
   const OverloadRow& none = row(*rows, Protection::none);
   const OverloadRow& all = row(*rows, Protection::all);
@@ -77,12 +81,12 @@ TEST(Overload, BelowCapacityWithoutATriggerRetriesAloneAreFine) {
 }
 
 TEST(Overload, InvalidOptionsNameTheField) {
-  auto bad = [](OverloadOptions o) { return make_overload_options(o).error().message; };
-  EXPECT_NE(bad({.clients = 0}).find("clients"), std::string::npos);
-  EXPECT_NE(bad({.offered_rps = -1}).find("offered_rps"), std::string::npos);
-  EXPECT_NE(bad({.trigger_start = 39s, .trigger_length = 2s}).find("trigger_length"),
-            std::string::npos);
-  EXPECT_NE(bad({.max_attempts = 0}).find("max_attempts"), std::string::npos);
+  auto bad = [](OverloadOptions o) { return make_overload_options(o); };
+  EXPECT_THAT(bad({.clients = 0}), HasErrorMessage(HasSubstr("clients")));
+  EXPECT_THAT(bad({.offered_rps = -1}), HasErrorMessage(HasSubstr("offered_rps")));
+  EXPECT_THAT(bad({.trigger_start = 39s, .trigger_length = 2s}),
+              HasErrorMessage(HasSubstr("trigger_length")));
+  EXPECT_THAT(bad({.max_attempts = 0}), HasErrorMessage(HasSubstr("max_attempts")));
   EXPECT_FALSE(run_overload({}, std::span<const Protection>{}));
   EXPECT_EQ(parse_protection("all"), Protection::all);
   EXPECT_EQ(parse_protection("everything"), std::nullopt);

@@ -36,12 +36,7 @@ inline TempDir temp_dir() { return TempDir::make("rebound-wh-").value(); }
 
 // The binary's one PostgreSQL server (max_connections 20 so exhaustion tests bite).
 inline testing::PostgresServer& postgres() {
-  auto server = testing::PostgresServer::shared({.max_connections = 20});
-  if (!server) {
-    ADD_FAILURE() << "cannot start PostgreSQL: " << server.error().message;
-    std::abort();
-  }
-  return **server;
+  return testing::PostgresServer::shared_or_abort({.max_connections = 20});
 }
 
 struct SqliteBackend {
@@ -80,7 +75,7 @@ struct BigQueryBackend {
     if (!emulator) {
       auto e = emulator::bigquery::Emulator::start(
           {.project = "p", .pending_polls = 1, .running_polls = 1});
-      EXPECT_TRUE(e) << e.error().describe();
+      EXPECT_THAT(e, IsOk());
       if (!e) std::abort();
       emulator = std::move(*e);
     }
@@ -91,9 +86,9 @@ struct BigQueryBackend {
                                                      .anonymous = true},
                                           .jobs = {.poll_initial = std::chrono::milliseconds{1},
                                                    .poll_maximum = std::chrono::milliseconds{20}}});
-    EXPECT_TRUE(client) << client.error().describe();
+    EXPECT_THAT(client, IsOk());
     auto wh = bigquery::make_bigquery_warehouse(*client, {.dataset = "d"});
-    EXPECT_TRUE(wh) << wh.error().describe();
+    EXPECT_THAT(wh, IsOk());
     return *wh;
   }
   static std::string table(std::string_view prefix) { return unique_name(prefix); }

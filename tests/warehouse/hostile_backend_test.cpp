@@ -14,7 +14,10 @@
 #include <thread>
 
 #include "backends.hpp"
+#include "rebound/testing/matchers.hpp"
 #include "rebound/warehouse/batch_writer.hpp"
+
+using namespace rebound::testing::result_matchers;
 
 namespace rebound::warehouse::test {
 namespace {
@@ -26,13 +29,13 @@ BatchWriter writer_for(std::shared_ptr<Warehouse> wh, const std::string& table, 
                                              .keys = {"id"},
                                              .create_table = create,
                                              .policy = default_write_policy(0.001)});
-  EXPECT_TRUE(w) << w.error().message;
+  EXPECT_THAT(w, IsOk());
   return std::move(*w);
 }
 
 std::shared_ptr<Warehouse> open_pg(const std::string& database = "postgres") {
   auto wh = make_postgres_warehouse({.url = postgres().url(database), .pool_size = 2});
-  EXPECT_TRUE(wh) << wh.error().message;
+  EXPECT_THAT(wh, IsOk());
   return *wh;
 }
 
@@ -43,7 +46,7 @@ std::string database_in(const std::string& encoding) {
   auto admin = open_pg();
   auto made = admin->execute("CREATE DATABASE " + name + " ENCODING '" + encoding +
                              "' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
-  EXPECT_TRUE(made) << made.error().message;
+  EXPECT_THAT(made, IsOk());
   return name;
 }
 
@@ -66,10 +69,10 @@ TEST(HostileBackend, PostgresTextIsUtf8WhateverPgClientEncodingSays) {
     ScopedEnv env("PGCLIENTENCODING", "LATIN1");
     auto out =
         writer_for(open_pg(db), table, true).write(std::vector<json>{{{"id", 1}, {"t", "é"}}});
-    ASSERT_TRUE(out) << out.status.error().message;
+    ASSERT_THAT(out, IsOk());
   }
   auto r = open_pg(db)->query("SELECT length(t)::int8, t FROM " + table);
-  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(std::get<std::int64_t>(r->rows.at(0).at(0)), 1);  // mojibake "Ã©" has length 2
   EXPECT_EQ(std::get<std::string>(r->rows.at(0).at(1)), "é");
 }
@@ -79,9 +82,9 @@ TEST(HostileBackend, Latin1DatabaseStoresWhatFitsAndRefusesWhatDoesNot) {
   const std::string table = unique_name("enc");
   auto wh = open_pg(db);
   auto ok = writer_for(wh, table, true).write(std::vector<json>{{{"id", 1}, {"t", "é"}}});
-  ASSERT_TRUE(ok) << ok.status.error().message;
+  ASSERT_THAT(ok, IsOk());
   auto r = wh->query("SELECT length(t)::int8, t FROM " + table);
-  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(std::get<std::int64_t>(r->rows.at(0).at(0)), 1);
   EXPECT_EQ(std::get<std::string>(r->rows.at(0).at(1)), "é");
 
@@ -101,15 +104,15 @@ TEST(HostileBackend, KeywordConninfoOpensPostgresNotASqliteFile) {
   const std::string conninfo = "host=127.0.0.1 port=" + std::to_string(postgres().port()) +
                                " user=postgres password=s3cr3t dbname=postgres";
   auto wh = open_warehouse(conninfo);
-  ASSERT_TRUE(wh) << wh.error().message;
+  ASSERT_THAT(wh, IsOk());
   EXPECT_EQ((*wh)->backend(), "postgresql");
   EXPECT_EQ((*wh)->display_url().find("s3cr3t"), std::string::npos) << (*wh)->display_url();
   auto r = (*wh)->query("SELECT 1::int8");
-  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_THAT(r, IsOk());
 
   auto bad = open_warehouse("host=127.0.0.1 password='s3cr3t dbname=x");  // unterminated quote
   ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.error().message.find("s3cr3t"), std::string::npos) << bad.error().message;
+  EXPECT_THAT(bad, HasErrorMessage(Not(HasSubstr("s3cr3t"))));
   std::filesystem::current_path(cwd);
   EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << "a file was created for a conninfo";
 }
@@ -132,7 +135,7 @@ TYPED_TEST(HostileCreate, RejectedLoadWithCreateLeavesNoTable) {
       writer_for(wh, table, true).write(std::vector<json>{{{"id", 1}, {"v", "a"}}, {{"v", "b"}}});
   ASSERT_FALSE(out);
   auto schema = wh->describe(parse_table_name(table).value());
-  ASSERT_TRUE(schema) << schema.error().message;
+  ASSERT_THAT(schema, IsOk());
   EXPECT_FALSE(schema->has_value()) << "an empty table was left behind";
 }
 
@@ -144,16 +147,14 @@ TYPED_TEST(HostileCreate, ConcurrentCreatesGiveOneTableAndEveryRow) {
   for (int t = 0; t < 6; ++t) {
     threads.emplace_back([&, t] {
       auto out = writer_for(wh, table, true).write(std::vector<json>{{{"id", t}, {"v", "x"}}});
-      if (!out) {
-        ADD_FAILURE() << out.status.error().message;
-        ++failures;
-      }
+      EXPECT_THAT(out, IsOk());
+      if (!out) ++failures;
     });
   }
   threads.clear();
   EXPECT_EQ(failures.load(), 0);
   auto n = wh->query("SELECT count(*) FROM " + table);
-  ASSERT_TRUE(n) << n.error().message;
+  ASSERT_THAT(n, IsOk());
   EXPECT_EQ(std::get<std::int64_t>(n->rows.at(0).at(0)), 6);
 }
 
@@ -178,14 +179,14 @@ TEST(HostileBackend, IsoTextLoadsIntoTimestamptzDateJsonbUuid) {
   };
   auto w = writer_for(wh, table, false);
   auto out = w.write(rows);
-  ASSERT_TRUE(out) << out.status.error().message;
+  ASSERT_THAT(out, IsOk());
   auto again = w.write(rows);  // the update path casts too
-  ASSERT_TRUE(again) << again.status.error().message;
+  ASSERT_THAT(again, IsOk());
   auto r = wh->query(
       "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS'), "
       "day::text, (doc->'a'->>1), n::int8 FROM " +
       table + " ORDER BY id");
-  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_THAT(r, IsOk());
   ASSERT_EQ(r->rows.size(), 2u);
   EXPECT_EQ(std::get<std::string>(r->rows[0][0]), "2026-01-02 03:04:05.000");
   EXPECT_EQ(std::get<std::string>(r->rows[0][1]), "2026-01-02");
@@ -195,7 +196,7 @@ TEST(HostileBackend, IsoTextLoadsIntoTimestamptzDateJsonbUuid) {
 
   auto bad = w.write(std::vector<json>{{{"id", "not-a-uuid"}, {"n", 1}}});
   ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.status.error().error_class, ErrorClass::permanent) << bad.status.error().message;
+  EXPECT_THAT(bad, HasErrorClass(ErrorClass::permanent));
 }
 
 // --- 8: a stalled server is a classified error, not a hang -------------------
@@ -204,7 +205,7 @@ TEST(HostileBackend, StalledBackendTimesOutWithinTheBudget) {
   auto wh = make_postgres_warehouse({.url = postgres().url(), .pool_size = 1});
   ASSERT_TRUE(wh);
   auto pid = (*wh)->query("SELECT pg_backend_pid()::int8");
-  ASSERT_TRUE(pid) << pid.error().message;
+  ASSERT_THAT(pid, IsOk());
   const auto backend = static_cast<pid_t>(std::get<std::int64_t>(pid->rows.at(0).at(0)));
   ASSERT_EQ(::kill(backend, SIGSTOP), 0);
   auto st =
@@ -215,11 +216,11 @@ TEST(HostileBackend, StalledBackendTimesOutWithinTheBudget) {
       });
   ::kill(backend, SIGCONT);
   ASSERT_FALSE(st) << "a stopped backend answered";
-  EXPECT_EQ(st.error().code, "57014") << st.error().message;
+  EXPECT_THAT(st, HasErrorCode("57014"));
   EXPECT_EQ(st.error().error_class, ErrorClass::transient);
   // The broken connection was dropped: the next call gets a fresh one.
   auto next = (*wh)->query("SELECT 1::int8");
-  EXPECT_TRUE(next) << next.error().message;
+  EXPECT_THAT(next, IsOk());
 }
 
 TEST(HostileBackend, SilentServerConnectTimesOut) {
@@ -242,7 +243,7 @@ TEST(HostileBackend, SilentServerConnectTimesOut) {
   auto r = (*wh)->query("SELECT 1");
   ::close(fd);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().error_class, ErrorClass::transient) << r.error().message;
+  EXPECT_THAT(r, HasErrorClass(ErrorClass::transient));
 }
 
 // --- max_connections below the pool (fault matrix) ------------------------------
@@ -253,7 +254,7 @@ TEST(HostileBackend, PoolLargerThanTheServerAllowsWaitsForItsOwnConnections) {
   // were lost; now they wait for one of the pool's own connections.
   auto server = testing::PostgresServer::start(
       {.max_connections = 4, .settings = {"superuser_reserved_connections=0"}});
-  ASSERT_TRUE(server) << server.error().message;
+  ASSERT_THAT(server, IsOk());
   auto wh = make_postgres_warehouse({.url = (*server)->url(), .pool_size = 12});
   ASSERT_TRUE(wh);
   const std::string table = unique_name("starved");
@@ -268,17 +269,15 @@ TEST(HostileBackend, PoolLargerThanTheServerAllowsWaitsForItsOwnConnections) {
         auto w = BatchWriter::make(*wh, {.table = table, .keys = {"id"}, .policy = policy});
         for (int i = 0; i < 10; ++i) {
           auto out = w->write(std::vector<json>{{{"id", t * 100 + i}, {"v", "x"}}});
-          if (!out) {
-            ++failures;
-            ADD_FAILURE() << out.status.error().message;
-          }
+          EXPECT_THAT(out, IsOk());
+          if (!out) ++failures;
         }
       });
     }
   }
   EXPECT_EQ(failures.load(), 0);
   auto n = (*wh)->query("SELECT count(*) FROM " + table);
-  ASSERT_TRUE(n) << n.error().message;
+  ASSERT_THAT(n, IsOk());
   EXPECT_EQ(std::get<std::int64_t>(n->rows.at(0).at(0)), 120);
 }
 
@@ -294,10 +293,8 @@ TEST(HostileBackend, ConcurrentOpensOfANewSqliteFileAllSucceed) {
       for (int t = 0; t < 8; ++t) {
         threads.emplace_back([&] {
           auto wh = make_sqlite_warehouse({.path = path, .pool_size = 1});
-          if (!wh) {
-            ADD_FAILURE() << wh.error().message;
-            ++failures;
-          }
+          EXPECT_THAT(wh, IsOk());
+          if (!wh) ++failures;
         });
       }
     }

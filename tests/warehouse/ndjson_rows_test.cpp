@@ -8,7 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "rebound/testing/matchers.hpp"
 #include "rebound/warehouse/ndjson.hpp"
+
+using namespace rebound::testing::result_matchers;
 
 namespace rebound::warehouse {
 namespace {
@@ -27,7 +30,7 @@ void expect_same(std::string_view text, const JsonRowsOptions& options = {}) {
       << (want ? got.error().message : want.error().message) << "\ninput:\n"
       << text;
   if (!want) {
-    EXPECT_EQ(got.error().message, want.error().message) << text;
+    EXPECT_THAT(got, HasErrorMessage(want.error().message)) << text;
     EXPECT_EQ(got.error().error_class, want.error().error_class);
     return;
   }
@@ -124,8 +127,7 @@ TEST(NdjsonRows, BadInputGetsTheReferenceMessageNamingLineAndColumn) {
   expect_same("{\"a\": \"\xff\xfe\"}\n");              // invalid UTF-8
   const auto malformed = rows_from_ndjson("{\"a\": 1}\n{\"a\": tru}\n");
   ASSERT_FALSE(malformed);
-  EXPECT_NE(malformed.error().message.find("line 2, column "), std::string::npos)
-      << malformed.error().message;
+  EXPECT_THAT(malformed, HasErrorMessage(HasSubstr("line 2, column ")));
 }
 
 }  // namespace

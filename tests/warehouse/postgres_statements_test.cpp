@@ -9,6 +9,10 @@
 
 #include "backends.hpp"
 
+#include "rebound/testing/matchers.hpp"
+
+using namespace rebound::testing::result_matchers;
+
 namespace rebound::warehouse::test {
 namespace {
 
@@ -21,7 +25,7 @@ std::int64_t prepared_count(Session& s, const std::string& sql) {
       "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'rebound_s%' AND statement = "
       "$1::text",
       text);
-  EXPECT_TRUE(r) << r.error().message;
+  EXPECT_THAT(r, IsOk());
   return r ? std::get<std::int64_t>(r->rows.at(0).at(0)) : -1;
 }
 
@@ -59,11 +63,11 @@ TEST(PostgresStatements, ATableChangingShapeUnderACachedPlanIsReplannedTranspare
   ASSERT_TRUE(wh->query(sql));  // prepared now
   ASSERT_TRUE(wh->execute("ALTER TABLE " + table + " ADD COLUMN name text DEFAULT 'x'"));
   auto r = wh->query(sql);
-  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->columns, (std::vector<std::string>{"id", "name"}));
   EXPECT_EQ(std::get<std::string>(r->rows.at(0).at(1)), "x");
   auto again = wh->query(sql);
-  ASSERT_TRUE(again) << again.error().message;
+  ASSERT_THAT(again, IsOk());
 }
 
 TEST(PostgresStatements, ErrorsReadAsTheyWouldUnprepared) {
@@ -72,7 +76,7 @@ TEST(PostgresStatements, ErrorsReadAsTheyWouldUnprepared) {
   for (int i = 0; i < 3; ++i) {
     auto r = wh->query("SELECT * FROM " + missing);
     ASSERT_FALSE(r);
-    EXPECT_NE(r.error().message.find("does not exist"), std::string::npos) << r.error().message;
+    EXPECT_THAT(r, HasErrorMessage(HasSubstr("does not exist")));
     EXPECT_EQ(r.error().code, "42P01");
   }
   // Inside a transaction, a failing prepare reports the real error too.
@@ -84,7 +88,7 @@ TEST(PostgresStatements, ErrorsReadAsTheyWouldUnprepared) {
     return {};
   });
   ASSERT_FALSE(tx);
-  EXPECT_EQ(tx.error().code, "42P01") << tx.error().message;
+  EXPECT_THAT(tx, HasErrorCode("42P01"));
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 #include "rebound/testing/matchers.hpp"
 #include "workload.hpp"
 
-using rebound::testing::IsOk;
+using namespace rebound::testing::result_matchers;
 
 namespace rebound::warehouse::test {
 namespace {
@@ -61,7 +61,7 @@ TEST(WarehouseConcurrency, SqliteBusyIsRetriedAsAConflict) {
   const std::string path = (dir.path() / "busy.db").string();
   auto wh = make_sqlite_warehouse(
       {.path = path, .pool_size = 2, .busy_timeout = std::chrono::milliseconds{1}});
-  ASSERT_TRUE(wh) << wh.error().message;
+  ASSERT_THAT(wh, IsOk());
   ASSERT_TRUE((*wh)->create_table(TableName{.schema = {}, .name = "box"}, workload_schema(),
                                   std::vector<std::string>{"k"}));
   sqlite3* holder = nullptr;
@@ -80,11 +80,11 @@ TEST(WarehouseConcurrency, SqliteBusyIsRetriedAsAConflict) {
                                         .policy = contention_policy(),
                                         .clock = nullptr,
                                         .sleeper = &sleeper});
-  ASSERT_TRUE(writer) << writer.error().message;
+  ASSERT_THAT(writer, IsOk());
   const Workload w;
   const WriteOutcome out = writer->write(w.batch(0, 0));
   sqlite3_close(holder);
-  ASSERT_TRUE(out.status) << out.status.error().message;
+  ASSERT_THAT(out, IsOk());
   EXPECT_EQ(out.report.retry.attempts, 2);
   EXPECT_EQ(sleeper.sleeps, 1);
   EXPECT_EQ(out.report.retry.failures_of(ErrorClass::serialization_conflict), 1);

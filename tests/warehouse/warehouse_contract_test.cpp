@@ -11,7 +11,7 @@
 #include "rebound/testing/matchers.hpp"
 #include "rebound/warehouse/batch_writer.hpp"
 
-using rebound::testing::IsOk;
+using namespace rebound::testing::result_matchers;
 
 namespace rebound::warehouse::test {
 namespace {
@@ -138,7 +138,7 @@ TYPED_TEST(WarehouseContract, TransactionRollsBackWhenTheCallbackFails) {
     return fail(Error::permanent("the caller changed its mind"));
   });
   ASSERT_FALSE(st);
-  EXPECT_EQ(st.error().message, "the caller changed its mind");
+  EXPECT_THAT(st, HasErrorMessage("the caller changed its mind"));
   EXPECT_EQ(this->count(t), 0);
   // The connection went back clean: the next transaction works.
   EXPECT_TRUE(this->wh_->transaction({}, [](Session&) -> Status { return {}; }));
@@ -156,7 +156,7 @@ TYPED_TEST(WarehouseContract, TransactionsAreRefusedWhereThereAreNone) {
     ASSERT_FALSE(st);
     EXPECT_FALSE(ran);  // nothing half-done: the callback never ran
     EXPECT_EQ(st.error().error_class, ErrorClass::permanent);
-    EXPECT_NE(st.error().message.find("BatchWriter"), std::string::npos) << st.error().message;
+    EXPECT_THAT(st, HasErrorMessage(HasSubstr("BatchWriter")));
   }
 }
 
@@ -302,8 +302,7 @@ TYPED_TEST(WarehouseContract, MissingTargetWithoutCreateIsAClearError) {
   auto w = this->writer(t, false);
   auto out = w.write(std::vector<json>{{{"id", 1}}});
   ASSERT_FALSE(out);
-  EXPECT_NE(out.status.error().message.find("table " + t + " does not exist"), std::string::npos)
-      << out.status.error().message;
+  EXPECT_THAT(out, HasErrorMessage(HasSubstr("table " + t + " does not exist")));
 }
 
 TYPED_TEST(WarehouseContract, RowsThatDoNotFitTheTableAreRefusedBeforeAnyWrite) {
@@ -314,19 +313,16 @@ TYPED_TEST(WarehouseContract, RowsThatDoNotFitTheTableAreRefusedBeforeAnyWrite) 
       w.write(std::vector<json>{{{"id", 1}, {"score", 1.0}}, {{"id", 2}, {"score", "high"}}});
   ASSERT_FALSE(wrong_type);
   // rows_from_json already refuses a column that mixes real and text.
-  EXPECT_NE(wrong_type.status.error().message.find("column \"score\""), std::string::npos)
-      << wrong_type.status.error().message;
+  EXPECT_THAT(wrong_type, HasErrorMessage(HasSubstr("column \"score\"")));
   auto text_into_int = w.write(std::vector<json>{{{"id", 3}, {"ok", "yes"}}});
   ASSERT_FALSE(text_into_int);
-  EXPECT_NE(text_into_int.status.error().message.find(
-                "column \"ok\" of " + t + " has type boolean, but the value \"yes\" is text"),
-            std::string::npos)
-      << text_into_int.status.error().message;
+  EXPECT_THAT(text_into_int,
+              HasErrorMessage(HasSubstr("column \"ok\" of " + t +
+                                        " has type boolean, but the value \"yes\" is text")));
   auto missing = w.write(std::vector<json>{{{"id", 4}, {"colour", "red"}}});
   ASSERT_FALSE(missing);
-  EXPECT_NE(missing.status.error().message.find("column \"colour\" does not exist in table " + t),
-            std::string::npos)
-      << missing.status.error().message;
+  EXPECT_THAT(missing,
+              HasErrorMessage(HasSubstr("column \"colour\" does not exist in table " + t)));
   auto null_key = w.write(std::vector<json>{{{"id", nullptr}, {"name", "x"}}});
   ASSERT_FALSE(null_key);
   EXPECT_EQ(this->count(t), 0);

@@ -9,8 +9,7 @@
 #include "rebound/warehouse/batch_writer.hpp"
 #include "rebound/warehouse/ndjson.hpp"
 
-using rebound::testing::HasErrorClass;
-using rebound::testing::IsOk;
+using namespace rebound::testing::result_matchers;
 
 namespace rebound::warehouse::test {
 namespace {
@@ -53,9 +52,9 @@ TEST(Identifier, RejectsEveryUnsafeNameAndNamesIt) {
     auto st = validate_identifier(c.name, "column");
     ASSERT_FALSE(st) << c.name;
     EXPECT_EQ(st.error().error_class, ErrorClass::permanent);
-    EXPECT_TRUE(contains(st.error().message, c.why)) << st.error().message;
+    EXPECT_THAT(st, HasErrorMessage(HasSubstr(c.why)));
     if (!c.name.empty() && c.name.find('\0') == std::string::npos && c.name.size() < 60) {
-      EXPECT_TRUE(contains(st.error().message, "\"" + c.name + "\"")) << st.error().message;
+      EXPECT_THAT(st, HasErrorMessage(HasSubstr("\"" + c.name + "\"")));
     }
   }
   EXPECT_FALSE(parse_table_name("a.b.c"));
@@ -83,31 +82,28 @@ TEST(JsonRows, RefusesMixedTypesNestedValuesAndHugeValuesNamingTheLine) {
   const JsonRowsOptions options{.max_text_bytes = 1024, .source_lines = lines};
   auto mixed = rows_from_json(std::vector<json>{{{"id", 1}}, {{"id", "one"}}}, options);
   ASSERT_FALSE(mixed);
-  EXPECT_TRUE(contains(mixed.error().message,
-                       "line 12, column \"id\": text value \"one\" does not "
-                       "match the column's type integer (set by line 10)"))
-      << mixed.error().message;
+  EXPECT_THAT(mixed,
+              HasErrorMessage(HasSubstr("line 12, column \"id\": text value \"one\" does not "
+                                        "match the column's type integer (set by line 10)")));
   auto nested = rows_from_json(std::vector<json>{{{"id", 1}, {"tags", {1, 2}}}}, options);
   ASSERT_FALSE(nested);
-  EXPECT_TRUE(contains(nested.error().message, "line 10, column \"tags\": array values are not"))
-      << nested.error().message;
+  EXPECT_THAT(nested, HasErrorMessage(HasSubstr("line 10, column \"tags\": array values are not")));
   auto huge = rows_from_json(
       std::vector<json>{{{"id", 1}}, {{"id", 2}}, {{"id", 3}, {"blob", std::string(4096, 'x')}}},
       options);
   ASSERT_FALSE(huge);
-  EXPECT_TRUE(contains(huge.error().message,
-                       "line 15, column \"blob\": text value of 4096 bytes exceeds the limit of "
-                       "1024 bytes"))
-      << huge.error().message;
+  EXPECT_THAT(huge, HasErrorMessage(HasSubstr(
+                        "line 15, column \"blob\": text value of 4096 bytes exceeds the limit of "
+                        "1024 bytes")));
   auto too_big = rows_from_json(std::vector<json>{{{"id", 18446744073709551615ULL}}});
   ASSERT_FALSE(too_big);
-  EXPECT_TRUE(contains(too_big.error().message, "does not fit a signed 64-bit integer"));
+  EXPECT_THAT(too_big, HasErrorMessage(HasSubstr("does not fit a signed 64-bit integer")));
   auto not_object = rows_from_json(std::vector<json>{json::array({1, 2})});
   ASSERT_FALSE(not_object);
-  EXPECT_TRUE(contains(not_object.error().message, "row 1: expected a JSON object, got array"));
+  EXPECT_THAT(not_object, HasErrorMessage(HasSubstr("row 1: expected a JSON object, got array")));
   auto nul = rows_from_json(std::vector<json>{{{"s", std::string("a\0b", 3)}}});
   ASSERT_FALSE(nul);
-  EXPECT_TRUE(contains(nul.error().message, "NUL byte"));
+  EXPECT_THAT(nul, HasErrorMessage(HasSubstr("NUL byte")));
 }
 
 TEST(Ndjson, CountsEveryLineSkipsBlanksAndStripsCarriageReturns) {
@@ -132,8 +128,8 @@ TEST(Ndjson, ReportsTheFirstMalformedLineEvenWhenParsedOnManyThreads) {
   for (std::size_t threads : {1u, 2u, 4u}) {
     auto in = parse_ndjson(text, {.threads = threads});
     ASSERT_FALSE(in);
-    EXPECT_TRUE(contains(in.error().message, "line 12345, column ")) << in.error().message;
-    EXPECT_TRUE(contains(in.error().message, "malformed JSON")) << in.error().message;
+    EXPECT_THAT(in, HasErrorMessage(HasSubstr("line 12345, column ")));
+    EXPECT_THAT(in, HasErrorMessage(HasSubstr("malformed JSON")));
   }
   auto ok =
       parse_ndjson(std::string_view(text).substr(0, text.find("{\"a\": tru}")), {.threads = 4});
@@ -164,8 +160,8 @@ TEST_F(BadInputSqlite, TableAndKeyNamesWithQuotesSemicolonsOrSpacesAreRefused) {
   }
   auto bad_key = BatchWriter::make(wh_, {.table = "box", .keys = {"id; --"}, .create_table = true});
   ASSERT_FALSE(bad_key);
-  EXPECT_TRUE(contains(bad_key.error().message, "key column name \"id; --\" contains a semicolon"))
-      << bad_key.error().message;
+  EXPECT_THAT(bad_key,
+              HasErrorMessage(HasSubstr("key column name \"id; --\" contains a semicolon")));
   EXPECT_FALSE(BatchWriter::make(wh_, {.table = "box", .keys = {}}));
   EXPECT_FALSE(BatchWriter::make(wh_, {.table = "box", .keys = {"id", "id"}}));
   EXPECT_EQ(tables(), 0);
@@ -177,9 +173,8 @@ TEST_F(BadInputSqlite, ColumnNamesFromJsonAreValidatedBeforeAnyWrite) {
   auto out = w->write(
       std::vector<json>{{{"id", 1}, {"ok", 1}}, {{"id", 2}, {"x\"); DROP TABLE box; --", 1}}});
   ASSERT_FALSE(out);
-  EXPECT_TRUE(contains(out.status.error().message, "row 2: column name \"x\\\"); DROP") ||
-              contains(out.status.error().message, "row 2: column name"))
-      << out.status.error().message;
+  EXPECT_THAT(out, HasErrorMessage(AnyOf(HasSubstr("row 2: column name \"x\\\"); DROP"),
+                                         HasSubstr("row 2: column name"))));
   EXPECT_EQ(out.report.retry.attempts, 0);  // never reached the retry loop
   EXPECT_EQ(tables(), 0);                   // not even the target was created
 }
@@ -215,10 +210,9 @@ TEST(OpenWarehouse, PicksTheBackEndFromTheUrl) {
 TEST(OpenWarehouse, UnknownSchemeIsNamedAndThePasswordNeverShown) {
   auto wh = open_warehouse("mysql://admin:hunter2@db.example/stats");
   ASSERT_FALSE(wh);
-  EXPECT_TRUE(contains(wh.error().message, "unsupported warehouse scheme \"mysql\""))
-      << wh.error().message;
-  EXPECT_FALSE(contains(wh.error().message, "hunter2")) << wh.error().message;
-  EXPECT_TRUE(contains(wh.error().message, "admin:***@db.example")) << wh.error().message;
+  EXPECT_THAT(wh, HasErrorMessage(HasSubstr("unsupported warehouse scheme \"mysql\"")));
+  EXPECT_THAT(wh, HasErrorMessage(Not(HasSubstr("hunter2"))));
+  EXPECT_THAT(wh, HasErrorMessage(HasSubstr("admin:***@db.example")));
   EXPECT_FALSE(open_warehouse(""));
   EXPECT_FALSE(open_warehouse("sqlite://:memory:"));
 }
@@ -231,7 +225,7 @@ TEST(OpenWarehouse, ConnectionErrorsAreTransientAndRedacted) {
   ASSERT_FALSE(r);
   EXPECT_THAT(r, HasErrorClass(ErrorClass::transient));
   EXPECT_EQ(r.error().source, "postgresql");
-  EXPECT_FALSE(contains(r.error().message, "hunter2")) << r.error().message;
+  EXPECT_THAT(r, HasErrorMessage(Not(HasSubstr("hunter2"))));
   EXPECT_TRUE(contains((*wh)->display_url(), "admin:***@127.0.0.1:1/stats?password=***"))
       << (*wh)->display_url();
 }

@@ -8,7 +8,10 @@
 
 #include "backends.hpp"
 #include "rebound/testing/fake_clock.hpp"
+#include "rebound/testing/matchers.hpp"
 #include "rebound/warehouse/batch_writer.hpp"
+
+using namespace rebound::testing::result_matchers;
 
 namespace rebound::warehouse {
 namespace {
@@ -62,14 +65,13 @@ TEST(WriterOverload, ALockedWarehouseTripsItsBreakerAndWritersStopTrying) {
   ASSERT_FALSE(second);
   EXPECT_EQ(second.status.error().error_class, ErrorClass::circuit_open);
   EXPECT_EQ(second.report.retry.attempts, 0);  // nothing was tried
-  EXPECT_NE(second.status.error().message.find(wh->display_url()), std::string::npos)
-      << second.status.error().message;
+  EXPECT_THAT(second, HasErrorMessage(HasSubstr(wh->display_url())));
   EXPECT_EQ(breakers->size(), 1u);
 
   lock.release();
   clock.advance(10s);
   auto probe = writer.write(kRows);
-  ASSERT_TRUE(probe) << probe.status.error().message;
+  ASSERT_THAT(probe, IsOk());
   EXPECT_EQ(breakers->for_key(wh->display_url())->state(), CircuitState::closed);
 }
 

@@ -12,6 +12,7 @@
 //
 // One server per test binary keeps startup (~1-2 s) off every test:
 //   rebound::testing::PostgresServer& pg = *rebound::testing::PostgresServer::shared().value();
+//   rebound::testing::PostgresServer& pg = rebound::testing::PostgresServer::shared_or_abort();
 //
 // Thread safety: start/stop/restart are one thread at a time (they may run
 // while other threads use the server); url() and port() are immutable.
@@ -45,6 +46,11 @@ class PostgresServer {
   // The binary-wide server: started on first call (later calls ignore
   // `options`), stopped at exit.
   [[nodiscard]] static Result<PostgresServer*> shared(const PostgresServerOptions& options = {});
+
+  // shared() for fixtures that hand out a reference: when the server cannot
+  // start, prints "cannot start PostgreSQL: <error>" to stderr (unbuffered,
+  // so the reason survives) and aborts the test binary.
+  [[nodiscard]] static PostgresServer& shared_or_abort(const PostgresServerOptions& options = {});
 
   PostgresServer(const PostgresServer&) = delete;
   PostgresServer& operator=(const PostgresServer&) = delete;

@@ -16,6 +16,9 @@
 #include "rebound/core/headers.hpp"
 #include "rebound/emulator/bigquery/emulator.hpp"
 #include "rebound/http/client.hpp"
+#include "rebound/testing/matchers.hpp"
+
+using rebound::testing::IsOk;
 
 namespace rebound::emulator::bigquery::test {
 
@@ -53,13 +56,13 @@ class BqTest : public ::testing::Test {
   void start(Options options) {
     emu_.reset();
     auto emu = Emulator::start(std::move(options));
-    ASSERT_TRUE(emu) << emu.error().describe();
+    ASSERT_THAT(emu, IsOk());
     emu_ = std::move(*emu);
     if (!client_) {
       RetryPolicy none = policies::transient();
       none.max_attempts = 1;
       auto client = http::Client::make({.total_timeout = std::chrono::seconds{20}, .retry = none});
-      ASSERT_TRUE(client) << client.error().describe();
+      ASSERT_THAT(client, IsOk());
       client_ = *client;
     }
   }
@@ -169,7 +172,7 @@ class BqTest : public ::testing::Test {
 
   json rows(const std::string& sql) {
     auto r = emu_->query_json(sql);
-    EXPECT_TRUE(r) << (r ? "" : r.error().describe());
+    EXPECT_THAT(r, IsOk());
     return r ? json::parse(*r) : json::array();
   }
 

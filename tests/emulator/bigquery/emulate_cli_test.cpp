@@ -14,10 +14,12 @@
 #include <vector>
 
 #include "rebound/http/client.hpp"
+#include "rebound/testing/matchers.hpp"
 
 namespace {
 
 using json = nlohmann::json;
+using rebound::testing::HasErrorCode;
 
 struct Child {
   pid_t pid = -1;
@@ -86,7 +88,7 @@ TEST(EmulateCli, PrintsTheUrlFirstServesAndExitsZeroOnSigterm) {
       c->post(child->url + "/projects/p/queries", q.dump(), {{"Content-Type", "application/json"}});
   // rebound's client reports a 503 on a POST as a non-retried status error.
   ASSERT_FALSE(first);
-  EXPECT_EQ(first.error().code, "503") << "the --faults rule fired: " << first.error().describe();
+  EXPECT_THAT(first, HasErrorCode("503")) << "the --faults rule fired";
   auto second =
       c->post(child->url + "/projects/p/queries", q.dump(), {{"Content-Type", "application/json"}});
   ASSERT_TRUE(second);

@@ -3,6 +3,10 @@
 // plane. Faults are armed through Emulator::add_faults or POST /__emulator/faults.
 #include "bq_fixture.hpp"
 
+#include "rebound/testing/matchers.hpp"
+
+using namespace rebound::testing::result_matchers;
+
 namespace rebound::emulator::bigquery::test {
 namespace {
 
@@ -18,7 +22,7 @@ class BqFaults : public BqTest {
   }
   void arm(const json& rules) {
     auto s = emu_->add_faults(json{{"faults", rules}}.dump());
-    ASSERT_TRUE(s) << s.error().describe();
+    ASSERT_THAT(s, IsOk());
   }
   std::int64_t count() {
     return rows("SELECT COUNT(*) AS n FROM ds.t")[0]["n"].get<std::int64_t>();
@@ -371,10 +375,10 @@ TEST_F(BqFaults, BadRulesAreRejectedWithTheReason) {
   auto bad =
       emu_->add_faults(R"({"faults":[{"path":"(","action":{"kind":"error","status":500}}]})");
   ASSERT_FALSE(bad);
-  EXPECT_NE(bad.error().message.find("bad path regex"), std::string::npos);
+  EXPECT_THAT(bad, HasErrorMessage(HasSubstr("bad path regex")));
   auto kind = emu_->add_faults(R"({"faults":[{"action":{"kind":"explode"}}]})");
   ASSERT_FALSE(kind);
-  EXPECT_NE(kind.error().message.find("explode"), std::string::npos);
+  EXPECT_THAT(kind, HasErrorMessage(HasSubstr("explode")));
 }
 
 TEST_F(BqFaults, ControlPlaneArmsFaultsMovesTheClockResetsAndShowsTheLog) {

@@ -12,6 +12,10 @@
 
 #include "bq_fixture.hpp"
 
+#include "rebound/testing/matchers.hpp"
+
+using namespace rebound::testing::result_matchers;
+
 namespace rebound::emulator::bigquery::test {
 namespace {
 
@@ -27,7 +31,7 @@ class BqUploads : public BqTest {
   }
   void arm(const json& rules) {
     auto s = emu_->add_faults(json{{"faults", rules}}.dump());
-    ASSERT_TRUE(s) << s.error().describe();
+    ASSERT_THAT(s, IsOk());
   }
   // Initiates a session; returns the session path (from Location).
   std::string initiate(const std::string& job_id) {
@@ -281,7 +285,7 @@ class BqAuth : public BqTest {
   }
   void arm(const json& rules) {
     auto s = emu_->add_faults(json{{"faults", rules}}.dump());
-    ASSERT_TRUE(s) << s.error().describe();
+    ASSERT_THAT(s, IsOk());
   }
   KeyPair key_;
   KeyPair other_;

@@ -12,9 +12,12 @@
 
 #include "rebound/emulator/bigquery/emulator.hpp"
 #include "rebound/testing/fake_clock.hpp"
+#include "rebound/testing/matchers.hpp"
 #include "rebound/warehouse/batch_writer.hpp"
 #include "rebound/warehouse/bigquery/bigquery_warehouse.hpp"
 #include "test_keys.hpp"
+
+using namespace rebound::testing::result_matchers;
 
 namespace rebound::bigquery {
 namespace {
@@ -39,7 +42,7 @@ class OnEmulator : public ::testing::Test {
     if (!options.frozen_clock_ms) options.frozen_clock_ms = kT0;
     emu_.reset();
     auto e = emu::Emulator::start(std::move(options));
-    ASSERT_TRUE(e) << e.error().describe();
+    ASSERT_THAT(e, IsOk());
     emu_ = std::move(*e);
   }
 
@@ -61,7 +64,7 @@ class OnEmulator : public ::testing::Test {
                            .upload = upload,
                            .tokens = {},
                            .http = nullptr});
-    EXPECT_TRUE(c) << c.error().describe();
+    EXPECT_THAT(c, IsOk());
     return *c;
   }
   std::shared_ptr<warehouse::Warehouse> open(std::shared_ptr<Client> c = nullptr) {
@@ -80,11 +83,11 @@ class OnEmulator : public ::testing::Test {
   }
   void faults(const json& rules) {
     auto st = emu_->add_faults(json{{"faults", rules}}.dump());
-    ASSERT_TRUE(st) << st.error().describe();
+    ASSERT_THAT(st, IsOk());
   }
   json rows_of(const std::string& sql) {
     auto r = emu_->query_json(sql);
-    EXPECT_TRUE(r) << r.error().describe();
+    EXPECT_THAT(r, IsOk());
     return r ? json::parse(*r) : json::array();
   }
   std::int64_t count(const std::string& table) {
@@ -108,7 +111,7 @@ class OnEmulator : public ::testing::Test {
   void write_and_check(const std::string& table, int n = 50) {
     auto wh = open(client_);
     auto out = writer(wh, table).write(batch(0, n));
-    ASSERT_TRUE(out) << out.status.error().describe();
+    ASSERT_THAT(out, IsOk());
     EXPECT_EQ(count(table), n);
     json r = rows_of("SELECT count(DISTINCT id) AS k, min(name) AS lo FROM d." + table);
     EXPECT_EQ(r[0]["k"], n);
@@ -150,7 +153,7 @@ TEST_F(OnEmulator, QuotaExceededWaitsUnderTheQuotaRuleThenSucceeds) {
            {"action", {{"kind", "error"}, {"status", 403}, {"reason", "quotaExceeded"}}}}});
   auto wh = open(client_);
   auto out = writer(wh, "quota").write(batch(0, 10));
-  ASSERT_TRUE(out) << out.status.error().describe();
+  ASSERT_THAT(out, IsOk());
   EXPECT_EQ(out.report.retry.failures_of(ErrorClass::quota_exceeded), 2);
   EXPECT_EQ(count("quota"), 10);
   const auto sleeps = clock_.sleeps();
@@ -187,7 +190,7 @@ TEST_F(OnEmulator, SerializationConflictReRunsTheWholeUnit) {
            {"action", {{"kind", "failJob"}, {"preset", "serialize"}}}}});
   auto wh = open(client_);
   auto out = writer(wh, "serial").write(batch(0, 20));
-  ASSERT_TRUE(out) << out.status.error().describe();
+  ASSERT_THAT(out, IsOk());
   EXPECT_EQ(out.report.retry.failures_of(ErrorClass::serialization_conflict), 2);
   EXPECT_EQ(out.report.retry.attempts, 3);
   EXPECT_EQ(count("serial"), 20);
@@ -203,8 +206,7 @@ TEST_F(OnEmulator, PermanentJobFailuresSurfaceWithNothingWrittenAndNoStagingLeft
   auto out = writer(wh, "perm").write(batch(0, 10, "changed"));
   ASSERT_FALSE(out);
   EXPECT_EQ(out.status.error().error_class, ErrorClass::non_retriable);
-  EXPECT_NE(out.status.error().message.find("streaming buffer"), std::string::npos)
-      << out.status.error().message;
+  EXPECT_THAT(out, HasErrorMessage(HasSubstr("streaming buffer")));
   EXPECT_EQ(out.report.retry.attempts, 1);
   EXPECT_EQ(count("perm"), 5);
   EXPECT_EQ(rows_of("SELECT name FROM d.perm WHERE id = 1")[0]["name"], "v1");
@@ -256,7 +258,7 @@ TEST_F(OnEmulator, FailedJobBehindJobsQueryIsReRunWithANewRequestId) {
            {"action", {{"kind", "error"}, {"status", 400}, {"reason", "jobBackendError"}}}}});
   const warehouse::Value args[] = {std::int64_t{1}};
   auto n = wh->execute(R"(UPDATE "q400" SET name = 'x' WHERE id = $1)", args);
-  ASSERT_TRUE(n) << n.error().describe();
+  ASSERT_THAT(n, IsOk());
   EXPECT_EQ(*n, 1);
   const auto sent = logged("POST", "/queries");
   ASSERT_EQ(sent.size(), 2u);
@@ -314,7 +316,7 @@ TEST_F(OnEmulator, AcceptThenDropOnJobsQueryIsDeduplicatedByRequestId) {
            {"action", {{"kind", "acceptThenDrop"}}}}});
   const warehouse::Value args[] = {std::int64_t{100}, std::string("new")};
   auto n = wh->execute(R"(INSERT INTO "rq" (id, name) VALUES ($1, $2))", args);
-  ASSERT_TRUE(n) << n.error().describe();
+  ASSERT_THAT(n, IsOk());
   EXPECT_EQ(count("rq"), 4);  // inserted once, though the request was sent twice
   auto sent = logged("POST", "/queries");
   ASSERT_EQ(sent.size(), 2u);
@@ -386,7 +388,7 @@ TEST_F(OnEmulator, ResumableUploadsRecoverFromFailedChunksShortRangesAndExpiry) 
     const std::string table = "big_" + std::to_string(t++);
     auto wh = open(client_);
     auto out = writer(wh, table).write(rows);
-    ASSERT_TRUE(out) << out.status.error().describe();
+    ASSERT_THAT(out, IsOk());
     EXPECT_EQ(count(table), 6000);
     EXPECT_GE(logged("PUT", "").size(), 3u);
     emu_->clear_faults();
@@ -407,7 +409,7 @@ TEST_F(OnEmulator, ConcurrentWritersUnderDmlConflictsAndQuotasLandEveryKeyOnce) 
   for (auto& t : threads) t.join();
   int conflicts = 0;
   for (const auto& o : outcomes) {
-    ASSERT_TRUE(o) << o.status.error().describe();
+    ASSERT_THAT(o, IsOk());
     conflicts += o.report.retry.failures_of(ErrorClass::serialization_conflict) +
                  o.report.retry.failures_of(ErrorClass::quota_exceeded);
   }
@@ -497,7 +499,7 @@ TEST_F(AuthOnEmulator, TokenEndpointFailuresAndWrongKeys) {
   auto out = writer(wh, "intruder").write(batch(0, 3));
   ASSERT_FALSE(out);
   EXPECT_EQ(out.status.error().error_class, ErrorClass::permanent);
-  EXPECT_EQ(out.status.error().message.find("PRIVATE KEY"), std::string::npos);
+  EXPECT_THAT(out, HasErrorMessage(Not(HasSubstr("PRIVATE KEY"))));
 }
 
 }  // namespace

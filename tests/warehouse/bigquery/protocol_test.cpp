@@ -10,12 +10,15 @@
 
 #include "rebound/emulator/http_server.hpp"
 #include "rebound/testing/fake_clock.hpp"
+#include "rebound/testing/matchers.hpp"
 #include "rebound/warehouse/bigquery/api_error.hpp"
 #include "rebound/warehouse/bigquery/jobs.hpp"
 #include "rebound/warehouse/bigquery/rest_client.hpp"
 #include "rebound/warehouse/bigquery/token_source.hpp"
 #include "rebound/warehouse/bigquery/upload.hpp"
 #include "test_keys.hpp"
+
+using namespace rebound::testing::result_matchers;
 
 namespace rebound::bigquery {
 namespace {
@@ -157,12 +160,12 @@ TEST_F(Protocol, InvalidGrantIsPermanentAndLeaksNothing) {
   auto token = t->token();
   ASSERT_FALSE(token);
   EXPECT_EQ(token.error().error_class, ErrorClass::permanent);
-  EXPECT_NE(token.error().message.find("Invalid JWT Signature."), std::string::npos);
+  EXPECT_THAT(token, HasErrorMessage(HasSubstr("Invalid JWT Signature.")));
   EXPECT_EQ(server_->requests_served(), 1u);
   const std::string assertion = form_value(server_->requests().at(0).body, "assertion");
   ASSERT_FALSE(assertion.empty());
-  EXPECT_EQ(token.error().message.find(assertion.substr(0, 40)), std::string::npos);
-  EXPECT_EQ(token.error().message.find("PRIVATE KEY"), std::string::npos);
+  EXPECT_THAT(token, HasErrorMessage(Not(HasSubstr(assertion.substr(0, 40)))));
+  EXPECT_THAT(token, HasErrorMessage(Not(HasSubstr("PRIVATE KEY"))));
 }
 
 TEST_F(Protocol, AuthorizedUserRefreshTokenGrant) {
@@ -224,7 +227,7 @@ TEST_F(Protocol, A401RefreshesTheTokenOnceAndResends) {
   auto client = rest(tokens(service_account()));
   auto r = client->send(
       {.method = "GET", .url = client->api("/datasets/d/tables/t"), .operation = "tables.get d.t"});
-  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(seen, (std::vector<std::string>{"Bearer tok-1", "Bearer tok-2"}));
   EXPECT_TRUE(clock_.sleeps().empty());  // a refresh, not a backoff
 }
@@ -239,7 +242,7 @@ TEST_F(Protocol, RetryableReasonsAreResentAndOthersSurfaceAtOnce) {
                   {bq_error(500, "invalid", "a 500 that says invalid")});
   auto client = rest();
   auto ok = client->send({.url = client->api("/datasets/d/tables/a"), .operation = "get a"});
-  ASSERT_TRUE(ok) << ok.error().message;
+  ASSERT_THAT(ok, IsOk());
   EXPECT_EQ(clock_.sleeps().size(), 2u);
   auto quota = client->send({.url = client->api("/datasets/d/tables/q"), .operation = "get q"});
   ASSERT_FALSE(quota);
@@ -292,7 +295,7 @@ TEST_F(JobsProtocol, LostInsertResponseIsAdoptedThrough409AndLate404s) {
   });
   auto j = jobs();
   auto done = j.run("merge", {{"query", {{"query", "MERGE …"}, {"useLegacySql", false}}}});
-  ASSERT_TRUE(done) << done.error().message;
+  ASSERT_THAT(done, IsOk());
   EXPECT_EQ(j.counters().adopted.load(), 1u);
   EXPECT_EQ(j.counters().submitted.load(), 1u);  // one job id, never a second job
   auto inserts = requests_to("/projects/p/jobs");
@@ -319,7 +322,7 @@ TEST_F(JobsProtocol, RetryableJobFailureIsReRunWithANewIdAfterJobsGetConfirms) {
   });
   auto j = jobs();
   auto done = j.run("load", {{"load", json::object()}});
-  ASSERT_TRUE(done) << done.error().message;
+  ASSERT_THAT(done, IsOk());
   EXPECT_EQ((*done)["jobReference"]["jobId"], "load_u1_a2");
   EXPECT_EQ(j.counters().reruns.load(), 1u);
 }
@@ -337,7 +340,7 @@ TEST_F(JobsProtocol, PermanentJobFailureIsNotReRun) {
   auto done = j.run("load", {{"load", json::object()}});
   ASSERT_FALSE(done);
   EXPECT_EQ(done.error().error_class, ErrorClass::permanent);
-  EXPECT_NE(done.error().message.find("bad row"), std::string::npos);
+  EXPECT_THAT(done, HasErrorMessage(HasSubstr("bad row")));
   EXPECT_EQ(j.counters().submitted.load(), 1u);
 }
 
@@ -356,7 +359,7 @@ TEST_F(JobsProtocol, SlowPendingIsPolledWithBackoffAndCancelledAtTheDeadline) {
                  .timeout = std::chrono::seconds{30}});
   auto done = j.run("q", {{"query", {{"query", "SELECT 1"}}}});
   ASSERT_FALSE(done);
-  EXPECT_NE(done.error().message.find("jobs.cancel was sent"), std::string::npos);
+  EXPECT_THAT(done, HasErrorMessage(HasSubstr("jobs.cancel was sent")));
   EXPECT_EQ(j.counters().cancelled.load(), 1u);
   auto sleeps = clock_.sleeps();
   ASSERT_GE(sleeps.size(), 3u);
@@ -429,7 +432,7 @@ std::string payload(std::size_t n) {
 TEST_F(Resumable, ChunksOf256KiBFollowThe308Range) {
   const std::string data = payload(3 * kResumableQuantum + 123);
   auto r = upload(data);
-  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(stored_, data);
   EXPECT_EQ(puts_, 4);
@@ -440,7 +443,7 @@ TEST_F(Resumable, AFailedChunkIsRecoveredWithAStatusQuery) {
   fail_at_put_ = 2;
   const std::string data = payload(3 * kResumableQuantum);
   auto r = upload(data);
-  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(stored_, data);
   EXPECT_EQ(sessions_, 1);
   EXPECT_EQ(clock_.sleeps().size(), 1u);
@@ -455,7 +458,7 @@ TEST_F(Resumable, AShortRangeResendsTheMissingTail) {
   short_range_at_put_ = 1;
   const std::string data = payload(2 * kResumableQuantum + 10);
   auto r = upload(data);
-  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(stored_, data);
   // Chunk 1 was kept 1000 bytes short: chunk 2 starts 1000 bytes early, so
   // the bytes still fit three PUTs — and none is lost.
@@ -469,7 +472,7 @@ TEST_F(Resumable, AnExpiredSessionRestartsFromByteZero) {
   expire_at_put_ = 2;
   const std::string data = payload(2 * kResumableQuantum + 10);
   auto r = upload(data);
-  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(stored_, data);
   EXPECT_EQ(sessions_, 2);
 }
@@ -482,7 +485,7 @@ TEST_F(Resumable, SmallUploadsAreOneMultipartPost) {
     return json_reply(200, job_);
   });
   auto r = upload("{\"id\":1}\n");
-  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(server_->requests_served(), 1u);
 }
 

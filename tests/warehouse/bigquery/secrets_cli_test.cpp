@@ -16,7 +16,10 @@
 #include "rebound/emulator/bigquery/emulator.hpp"
 #include "rebound/emulator/http_server.hpp"
 #include "rebound/testing/command.hpp"
+#include "rebound/testing/matchers.hpp"
 #include "test_keys.hpp"
+
+using namespace rebound::testing::result_matchers;
 
 namespace rebound::bigquery {
 namespace {
@@ -31,7 +34,7 @@ class SecretsCli : public ::testing::Test {
  protected:
   void SetUp() override {
     auto e = emu::Emulator::start({.project = "p", .pending_polls = 1, .running_polls = 1});
-    ASSERT_TRUE(e) << e.error().describe();
+    ASSERT_THAT(e, IsOk());
     emu_ = std::move(*e);
     tokens_ =
         rebound::emulator::HttpServer::start([this](const rebound::emulator::ServerRequest& r) {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "rebound/testing/matchers.hpp"
 #include "rebound/warehouse/bigquery/api_error.hpp"
 #include "rebound/warehouse/bigquery/client.hpp"
 #include "rebound/warehouse/bigquery/config.hpp"
@@ -20,6 +21,8 @@
 #include "rebound/warehouse/bigquery/sql.hpp"
 #include "rebound/warehouse/bigquery/upload.hpp"
 #include "test_keys.hpp"
+
+using namespace rebound::testing::result_matchers;
 
 namespace rebound::bigquery {
 namespace {
@@ -143,7 +146,7 @@ TEST(Jwt, SignedTokenVerifiesWithThePublicKeyAndCarriesTheClaims) {
                        .issued_at = 1'700'000'000,
                        .expires_at = 1'700'003'600},
                       key.private_pem, "kid-1");
-  ASSERT_TRUE(jwt) << jwt.error().message;
+  ASSERT_THAT(jwt, IsOk());
   json claims = test::verify_jwt(*jwt, key.public_pem);
   ASSERT_TRUE(claims.is_object()) << "signature did not verify";
   EXPECT_EQ(claims["iss"], "sa@p.iam.gserviceaccount.com");
@@ -160,7 +163,7 @@ TEST(Jwt, BadKeyIsAClearErrorThatQuotesNothing) {
   auto jwt = make_jwt({.issuer = "a", .scope = "s", .issued_at = 1, .expires_at = 2}, secretish);
   ASSERT_FALSE(jwt);
   EXPECT_EQ(jwt.error().error_class, ErrorClass::permanent);
-  EXPECT_EQ(jwt.error().message.find("TOPSECRET"), std::string::npos);
+  EXPECT_THAT(jwt, HasErrorMessage(Not(HasSubstr("TOPSECRET"))));
 }
 
 class TempFiles : public ::testing::Test {
@@ -190,7 +193,7 @@ TEST_F(Adc, ServiceAccountFileFromTheEnvironment) {
                                                  {"project_id", "p"}}
                                                 .dump());
   auto c = find_default_credentials(env_of({{"GOOGLE_APPLICATION_CREDENTIALS", path}}));
-  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_THAT(c, IsOk());
   const auto& key = std::get<ServiceAccountKey>(*c);
   EXPECT_EQ(key.client_email, "sa@p.iam.gserviceaccount.com");
   EXPECT_EQ(key.token_uri, "http://127.0.0.1:9/token");
@@ -205,13 +208,13 @@ TEST_F(Adc, GcloudFileThenMetadataServer) {
                                                             {"refresh_token", "REFRESH-SECRET"}}
                                                            .dump());
   auto user = find_default_credentials(env_of({{"CLOUDSDK_CONFIG", (dir_ / "gcloud").string()}}));
-  ASSERT_TRUE(user) << user.error().message;
+  ASSERT_THAT(user, IsOk());
   EXPECT_EQ(std::get<AuthorizedUser>(*user).token_uri, kGoogleTokenUri);
   EXPECT_EQ(describe(*user).find("SECRET"), std::string::npos);
 
   auto md = find_default_credentials(
       env_of({{"HOME", (dir_ / "nohome").string()}, {"GCE_METADATA_HOST", "127.0.0.1:8099"}}));
-  ASSERT_TRUE(md) << md.error().message;
+  ASSERT_THAT(md, IsOk());
   EXPECT_EQ(std::get<MetadataServer>(*md).base_url, "http://127.0.0.1:8099");
   auto fallback = find_default_credentials(env_of({{"HOME", (dir_ / "nohome").string()}}));
   EXPECT_EQ(std::get<MetadataServer>(*fallback).base_url, "http://metadata.google.internal");
@@ -221,20 +224,20 @@ TEST_F(Adc, BrokenFilesAreHardErrorsNamingTheFieldNotTheSecret) {
   auto missing = find_default_credentials(
       env_of({{"GOOGLE_APPLICATION_CREDENTIALS", (dir_ / "absent.json").string()}}));
   ASSERT_FALSE(missing);
-  EXPECT_NE(missing.error().message.find("absent.json"), std::string::npos);
+  EXPECT_THAT(missing, HasErrorMessage(HasSubstr("absent.json")));
   auto no_key = parse_credentials_json(
       R"({"type":"authorized_user","client_id":"i","client_secret":"S3CRET"})", "f.json");
   ASSERT_FALSE(no_key);
-  EXPECT_NE(no_key.error().message.find("\"refresh_token\""), std::string::npos);
-  EXPECT_EQ(no_key.error().message.find("S3CRET"), std::string::npos);
+  EXPECT_THAT(no_key, HasErrorMessage(HasSubstr("\"refresh_token\"")));
+  EXPECT_THAT(no_key, HasErrorMessage(Not(HasSubstr("S3CRET"))));
   auto external = parse_credentials_json(R"({"type":"external_account"})", "f.json");
   ASSERT_FALSE(external);
-  EXPECT_NE(external.error().message.find("external_account"), std::string::npos);
+  EXPECT_THAT(external, HasErrorMessage(HasSubstr("external_account")));
 }
 
 TEST(BigQueryUrl, ParsesProjectDatasetAndCanonicalLocation) {
   auto c = parse_url("bigquery://My-Proj/stats?location=eu", env_of({}));
-  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->project, "my-proj");
   EXPECT_EQ(c->dataset, "stats");
   EXPECT_EQ(c->location, "EU");
@@ -248,12 +251,12 @@ TEST(BigQueryUrl, ParsesProjectDatasetAndCanonicalLocation) {
 TEST(BigQueryUrl, EmulatorHostMovesTheEndpointAndTurnsTokensOff) {
   auto c =
       parse_url("bigquery://p/d", env_of({{"BIGQUERY_EMULATOR_HOST", "http://127.0.0.1:9050/"}}));
-  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->endpoint, "http://127.0.0.1:9050");
   EXPECT_TRUE(c->anonymous);
   // endpoint= moves requests but keeps authentication.
   auto e = parse_url("bigquery://p/d?endpoint=http%3A%2F%2F127.0.0.1%3A7", env_of({}));
-  ASSERT_TRUE(e) << e.error().message;
+  ASSERT_THAT(e, IsOk());
   EXPECT_EQ(e->endpoint, "http://127.0.0.1:7");
   EXPECT_FALSE(e->anonymous);
   EXPECT_TRUE(parse_url("bigquery://p/d?auth=none", env_of({}))->anonymous);
@@ -263,10 +266,10 @@ TEST(BigQueryUrl, EmulatorHostMovesTheEndpointAndTurnsTokensOff) {
 TEST(BigQueryUrl, BadInputNamesWhatWasWrong) {
   auto scheme = parse_url("bigquery://p/d", env_of({{"BIGQUERY_EMULATOR_HOST", "127.0.0.1:9050"}}));
   ASSERT_FALSE(scheme);
-  EXPECT_NE(scheme.error().message.find("needs a scheme"), std::string::npos);
+  EXPECT_THAT(scheme, HasErrorMessage(HasSubstr("needs a scheme")));
   auto param = parse_url("bigquery://p/d?locaton=EU", env_of({}));
   ASSERT_FALSE(param);
-  EXPECT_NE(param.error().message.find("unknown parameter \"locaton\""), std::string::npos);
+  EXPECT_THAT(param, HasErrorMessage(HasSubstr("unknown parameter \"locaton\"")));
   EXPECT_FALSE(parse_url("bigquery://p_x/d", env_of({})));
   EXPECT_FALSE(parse_url("bigquery://p/d-x", env_of({})));
   EXPECT_FALSE(parse_url("bigquery://p/d?auth=maybe", env_of({})));
@@ -285,7 +288,7 @@ TEST(JobIds, DeterministicPerOperationAndAttempt) {
 
 TEST(Sql, PortableDialectBecomesGoogleSql) {
   auto s = translate_sql(R"(SELECT "name", '$1 "x"' FROM "t" WHERE id = $2 AND n = $10;)");
-  ASSERT_TRUE(s) << s.error().message;
+  ASSERT_THAT(s, IsOk());
   EXPECT_EQ(s->sql, R"(SELECT `name`, '$1 "x"' FROM `t` WHERE id = @p2 AND n = @p10)");
   EXPECT_EQ(s->max_placeholder, 10);
   EXPECT_EQ(translate_sql("SELECT 1 AS one; -- the answer\n")->sql, "SELECT 1 AS one");
@@ -332,9 +335,9 @@ TEST(ClientCache, OneClientPerCanonicalProjectAndLocation) {
   ::setenv("BIGQUERY_EMULATOR_HOST", "http://127.0.0.1:9", 1);  // no credentials needed
   const std::size_t before = client_count();
   auto a = client("My-Proj", "eu");
-  ASSERT_TRUE(a) << a.error().message;
+  ASSERT_THAT(a, IsOk());
   auto b = client(" my-proj", "EU");
-  ASSERT_TRUE(b) << b.error().message;
+  ASSERT_THAT(b, IsOk());
   EXPECT_EQ(a->get(), b->get());
   EXPECT_EQ(client_count(), before + 1);
   EXPECT_EQ((*a)->config().location, "EU");
@@ -346,7 +349,7 @@ TEST(ClientCache, OneClientPerCanonicalProjectAndLocation) {
   EXPECT_EQ(client_count(), before + 2);
   auto bad = client("my_proj", "EU");
   ASSERT_FALSE(bad);
-  EXPECT_NE(bad.error().message.find("my_proj"), std::string::npos);
+  EXPECT_THAT(bad, HasErrorMessage(HasSubstr("my_proj")));
   ::unsetenv("BIGQUERY_EMULATOR_HOST");
 }
 
