@@ -83,7 +83,7 @@ TEST(Herd, ASingleClientNeedsExactlyOneCall) {
 TEST(Herd, ReproducesTheBlogsOrderingFrom50To100Clients) {
   for (std::uint64_t seed : {1u, 42u}) {
     for (int n = 50; n <= 100; n += 10) {
-      SCOPED_TRACE(testing::Message() << "seed " << seed << ", " << n << " clients");
+      SCOPED_TRACE(::testing::Message() << "seed " << seed << ", " << n << " clients");
       const auto r = by_strategy({.clients = n, .seed = seed});
       const double exp_calls = r.at(BackoffKind::exponential).mean_calls();
       const double full = r.at(BackoffKind::full_jitter).mean_calls();
