@@ -121,7 +121,8 @@ TEST_F(GetRunTest, AsyncEngineHedgesAGetThatDoesNotAnswer) {
     }
     return Reply::text(200, "fast");
   });
-  GetRunOptions o = options({"/slow"}, 1, 1);
+  // Two connections: a hedge needs a free one within the run's concurrency.
+  GetRunOptions o = options({"/slow"}, 1, 2);
   o.hedge_after = 20ms;
   auto r = run_gets(o);
   ASSERT_THAT(r, IsOk());
@@ -159,13 +160,25 @@ TEST(GetRunOptionsTest, RefusesBadOptionsNamingTheFieldAndRedactingUrls) {
   }
 }
 
+TEST(GetRunOptionsTest, RefusesAConcurrencyOverTheHardOpenFileLimit) {
+  rlimit limit{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
+  EXPECT_THAT(raise_open_file_limit({.concurrency = 1}), IsOk());
+  if (limit.rlim_max == RLIM_INFINITY) GTEST_SKIP() << "no hard open file limit here";
+  const Status over = raise_open_file_limit({.concurrency = limit.rlim_max});
+  ASSERT_THAT(over, HasErrorClass(ErrorClass::permanent));
+  EXPECT_NE(
+      over.error().message.find("hard limit (ulimit -Hn) is " + std::to_string(limit.rlim_max)),
+      std::string::npos)
+      << over.error().message;
+}
+
 TEST(GetRunOptionsTest, RaisesTheSoftOpenFileLimitToFitTheConnections) {
   rlimit before{};
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &before), 0);
-  EXPECT_THAT(raise_open_file_limit({.concurrency = 1}), IsOk());
   if (before.rlim_cur == RLIM_INFINITY || before.rlim_cur < 64 ||
       (before.rlim_max != RLIM_INFINITY && before.rlim_max < before.rlim_cur + 10)) {
-    GTEST_SKIP() << "the open file limits leave no room to raise the soft one";
+    GTEST_SKIP() << "the soft open file limit is already at the hard one";
   }
   const std::size_t concurrency = before.rlim_cur - 64 + 10;
   EXPECT_THAT(raise_open_file_limit({.concurrency = concurrency}), IsOk());

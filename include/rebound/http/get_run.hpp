@@ -53,7 +53,9 @@ struct GetRunOptions {
   Headers headers;              // sent with every GET
   GetEngine engine = GetEngine::async;
   std::size_t event_threads = 1;  // async only, 1..8
-  Duration hedge_after{};         // async only: hedge a GET unanswered this long; 0: never
+  // Async only: hedge a GET unanswered this long (0: never). A hedge uses
+  // one of the `concurrency` connections, so it waits when all are busy.
+  Duration hedge_after{};
   Duration timeout = std::chrono::seconds{30};  // per attempt (connect: at most 10 s of it)
   TlsOptions tls;
   // Retry loop injection (tests: testing::FakeClock, so retried GETs take
