@@ -17,7 +17,7 @@
 #include "rebound/emulator/http_server.hpp"
 #include "rebound/testing/command.hpp"
 #include "rebound/testing/matchers.hpp"
-#include "test_keys.hpp"
+#include "../warehouse/bigquery/test_keys.hpp"
 
 using namespace rebound::testing::result_matchers;
 
