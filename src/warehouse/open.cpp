@@ -38,6 +38,11 @@ bool parses_as_conninfo(std::string_view text) {
 
 }  // namespace detail
 
+bool known_warehouse_scheme(std::string_view scheme) noexcept {
+  return scheme == "sqlite" || scheme == "postgresql" || scheme == "postgres" ||
+         scheme == "bigquery";
+}
+
 Result<std::shared_ptr<Warehouse>> open_warehouse(std::string_view url,
                                                   const OpenOptions& options) {
   if (url.empty()) {
@@ -80,6 +85,7 @@ Result<std::shared_ptr<Warehouse>> open_warehouse(std::string_view url,
                                     .statement_timeout = options.statement_timeout});
   }
   if (scheme == "bigquery") return bigquery::open_bigquery_warehouse(url);
+  // known_warehouse_scheme() lists exactly the schemes handled above.
   return fail(Error::permanent("unsupported warehouse scheme \"" + std::string(scheme) + "\" in " +
                                redact_url(url) +
                                "; use a file path, sqlite:///path, postgresql://, postgres:// or "

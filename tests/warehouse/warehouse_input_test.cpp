@@ -217,6 +217,18 @@ TEST(OpenWarehouse, UnknownSchemeIsNamedAndThePasswordNeverShown) {
   EXPECT_FALSE(open_warehouse("sqlite://:memory:"));
 }
 
+TEST(OpenWarehouse, KnownSchemesAreExactlyTheOnesItOpens) {
+  // A command line's early check and open_warehouse agree on every scheme.
+  for (const char* scheme :
+       {"sqlite", "postgresql", "postgres", "bigquery", "mysql", "http", "SQLITE", "pg", ""}) {
+    SCOPED_TRACE(scheme);
+    const auto wh = open_warehouse(std::string(scheme) + "://u@127.0.0.1:1/db/x");
+    const bool refused =
+        !wh && wh.error().reason.as<OpenRefusal>() == OpenRefusal::unsupported_scheme;
+    EXPECT_EQ(known_warehouse_scheme(scheme), !refused);
+  }
+}
+
 TEST(OpenWarehouse, ConnectionErrorsAreTransientAndRedacted) {
   // Port 1 on loopback: nothing listens, the connection is refused.
   auto wh = open_warehouse("postgresql://admin:hunter2@127.0.0.1:1/stats?password=hunter2");

@@ -13,6 +13,7 @@
 #include "progress.hpp"
 #include "rebound/core/redact.hpp"
 #include "rebound/fleet/compare.hpp"
+#include "rebound/warehouse/open.hpp"
 
 namespace rebound::cli {
 namespace {
@@ -64,8 +65,7 @@ std::string validate(const FleetArgs& args) {
   if (!a.warehouse_url.empty()) {
     if (const auto sep = a.warehouse_url.find("://"); sep != std::string::npos) {
       const std::string scheme = a.warehouse_url.substr(0, sep);
-      if (scheme != "sqlite" && scheme != "postgresql" && scheme != "postgres" &&
-          scheme != "bigquery")
+      if (!rebound::warehouse::known_warehouse_scheme(scheme))
         return fmt::format(
             "--warehouse {}: unsupported scheme \"{}\" (use a file path, "
             "sqlite:///path, postgresql://, postgres://, bigquery:// or bigquery-emulator)",

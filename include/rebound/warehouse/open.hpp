@@ -45,6 +45,11 @@ struct OpenOptions {
 [[nodiscard]] Result<std::shared_ptr<Warehouse>> open_warehouse(std::string_view url,
                                                                 const OpenOptions& options = {});
 
+// Whether open_warehouse takes URLs of this scheme ("sqlite", "postgresql",
+// "postgres", "bigquery"): for a command line that checks its flags before
+// any work, with the one list open_warehouse dispatches on.
+[[nodiscard]] bool known_warehouse_scheme(std::string_view scheme) noexcept;
+
 namespace detail {
 // Starts with `keyword=` (libpq's keyword/value form, not a file path).
 [[nodiscard]] bool looks_like_conninfo(std::string_view text);
