@@ -47,10 +47,10 @@ std::string key_of(const Row& row, std::span<const std::size_t> key_columns) {
   return out;
 }
 
-// Last row wins; the survivors keep the order of their key's first appearance.
 // dedupe() keeps a row's index in 32 bits.
 constexpr std::size_t kMaxRowsPerWrite = 0xffffffffULL;
 
+// Last row wins; the survivors keep the order of their key's first appearance.
 std::size_t dedupe(RowSet& rows, std::span<const std::string> keys) {
   std::vector<std::size_t> key_columns;
   for (const std::string& k : keys) key_columns.push_back(*rows.schema.index_of(k));
