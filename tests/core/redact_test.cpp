@@ -6,6 +6,14 @@
 namespace rebound {
 namespace {
 
+// fuzz_redact's finding (corpus: regression-secret-text-inside-stars): a
+// conninfo password "rd=**" behind carriage returns is hidden; the same five
+// characters inside the redacted "password=***" are not the secret.
+TEST(RedactUrl, ConninfoPasswordBehindCarriageReturnsIsHidden) {
+  EXPECT_EQ(redact_url("\r\r\r\rpassword=rd=**\r\r"), "\r\r\r\rpassword=***\r\r");
+  EXPECT_EQ(redact_url("\rpassword=hunter2\rhost=db"), "\rpassword=***\rhost=db");
+}
+
 TEST(RedactUrl, HidesPasswordButKeepsUser) {
   EXPECT_EQ(redact_url("https://bob:hunter2@api.x.io/v1"), "https://bob:***@api.x.io/v1");
 }

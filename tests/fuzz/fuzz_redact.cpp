@@ -55,7 +55,12 @@ void check_libpq_secrets(const std::string& input) {
     std::string masked = input;
     for (std::size_t i = pos; i < pos + s.size(); ++i) masked[i] = 'Q';
     if (libpq_value(masked, keyword.c_str()) == s) continue;
-    if (shown.find(s) != std::string::npos) std::abort();
+    // A leak shows the secret where the masked input shows no such text; the
+    // same text in both comes from around it (the secret "rd=**" inside the
+    // redacted "password=***").
+    if (shown.find(s) != std::string::npos &&
+        rebound::redact_url(masked).find(s) == std::string::npos)
+      std::abort();
   }
 }
 
