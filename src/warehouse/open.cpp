@@ -72,6 +72,13 @@ Result<std::shared_ptr<Warehouse>> open_warehouse(std::string_view url,
                                   .acquire_timeout = options.acquire_timeout});
   }
   const std::string_view scheme = url.substr(0, sep);
+  if (!known_warehouse_scheme(scheme)) {
+    return fail(Error::permanent("unsupported warehouse scheme \"" + std::string(scheme) +
+                                 "\" in " + redact_url(url) +
+                                 "; use a file path, sqlite:///path, postgresql://, postgres:// or "
+                                 "bigquery://")
+                    .with_reason(OpenRefusal::unsupported_scheme));
+  }
   if (scheme == "sqlite") {
     // sqlite:///abs/path -> /abs/path; sqlite://rel/path -> rel/path.
     return make_sqlite_warehouse({.path = std::string(url.substr(sep + 3)),
@@ -84,13 +91,7 @@ Result<std::shared_ptr<Warehouse>> open_warehouse(std::string_view url,
                                     .acquire_timeout = options.acquire_timeout,
                                     .statement_timeout = options.statement_timeout});
   }
-  if (scheme == "bigquery") return bigquery::open_bigquery_warehouse(url);
-  // known_warehouse_scheme() lists exactly the schemes handled above.
-  return fail(Error::permanent("unsupported warehouse scheme \"" + std::string(scheme) + "\" in " +
-                               redact_url(url) +
-                               "; use a file path, sqlite:///path, postgresql://, postgres:// or "
-                               "bigquery://")
-                  .with_reason(OpenRefusal::unsupported_scheme));
+  return bigquery::open_bigquery_warehouse(url);  // the last known scheme
 }
 
 }  // namespace rebound::warehouse
